@@ -1,0 +1,59 @@
+# Engram build, test, demo and install. `make demo` and `make test` work on a fresh Debian 12
+# machine with the Swift toolchain: each installs what is missing first.
+
+SWIFT        ?= swift
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+BINDIR       := $(DESTDIR)$(PREFIX)/bin
+RELEASE_BIN   = $(shell $(SWIFT) build -c release --show-bin-path)
+DEBUG_BIN     = $(shell $(SWIFT) build --show-bin-path)
+
+# Debian packages the build, the tests and the demo need; `deps` installs only the missing ones.
+APT_PACKAGES := liblmdb-dev lmdb-utils libsystemd-dev libopenblas-dev pkg-config \
+                redis-tools redis-server socat netcat-openbsd systemd python3-numpy
+PIP_PACKAGES := redis numpy
+
+.PHONY: all deps build release test unit-tests lint demo bench install clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    $$missing >/dev/null; \
+	fi
+	@python3 -c 'import redis, numpy' 2>/dev/null || \
+	  python3 -m pip install -q --disable-pip-version-check $(PIP_PACKAGES)
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+unit-tests: build release
+	$(SWIFT) test --parallel
+
+lint:
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+
+test: unit-tests lint
+
+demo: release
+	@scripts/demo.sh "$(RELEASE_BIN)"
+
+bench: release
+	"$(RELEASE_BIN)/engram-bench" all
+
+install: release
+	install -d "$(BINDIR)"
+	install -m 0755 "$(RELEASE_BIN)/engramd" "$(RELEASE_BIN)/engram" "$(BINDIR)/"
+
+clean:
+	rm -rf .build

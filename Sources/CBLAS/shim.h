@@ -1,0 +1,2 @@
+// OpenBLAS ships its CBLAS header under the multiarch include directory.
+#include <cblas.h>

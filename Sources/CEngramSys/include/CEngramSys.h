@@ -1,0 +1,24 @@
+// CEngramSys: the few system calls and structures that Swift's Glibc module hides behind
+// _GNU_SOURCE. Every function returns -1 and leaves errno set on failure, like the call it wraps.
+#ifndef CENGRAMSYS_H
+#define CENGRAMSYS_H
+
+#include <sys/types.h>
+
+/// accept4(2) with SOCK_CLOEXEC, retried on EINTR.
+int csys_accept_cloexec(int listen_fd);
+
+/// The peer's credentials of a connected Unix socket (SO_PEERCRED), taken at connect().
+int csys_peercred(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+
+/// The peer's supplementary groups (SO_PEERGROUPS, Linux 4.13+). On entry *count is the capacity
+/// of groups; on success it is the number written. Fails with ERANGE when groups is too small.
+int csys_peergroups(int fd, gid_t *groups, int *count);
+
+/// send(2) with MSG_NOSIGNAL, looping on short writes and EINTR. Returns 0 or -1.
+int csys_send_all(int fd, const void *buf, size_t len);
+
+/// One write(2) of a whole buffer to a file descriptor, looping on short writes and EINTR.
+int csys_write_all(int fd, const void *buf, size_t len);
+
+#endif

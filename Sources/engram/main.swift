@@ -1,0 +1,1 @@
+// engram: the Engram command-line client. All behaviour lives in EngramCLI.

@@ -1,0 +1,1 @@
+// engramd: the Engram daemon. All behaviour lives in EngramServer.

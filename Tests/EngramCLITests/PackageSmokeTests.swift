@@ -1,0 +1,7 @@
+import Testing
+
+@testable import EngramCLI
+
+@Test func targetBuilds() {
+    #expect(Bool(true))
+}

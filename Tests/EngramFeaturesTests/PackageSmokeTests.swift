@@ -1,0 +1,7 @@
+import Testing
+
+@testable import EngramFeatures
+
+@Test func targetBuilds() {
+    #expect(Bool(true))
+}

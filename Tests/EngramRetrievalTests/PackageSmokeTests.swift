@@ -1,0 +1,7 @@
+import Testing
+
+@testable import EngramRetrieval
+
+@Test func targetBuilds() {
+    #expect(Bool(true))
+}

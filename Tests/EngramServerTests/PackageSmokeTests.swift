@@ -1,0 +1,7 @@
+import Testing
+
+@testable import EngramServer
+
+@Test func targetBuilds() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import EngramStore
+
+@Test func targetBuilds() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import EngramWire
+
+@Test func targetBuilds() {
+    #expect(Bool(true))
+}
