@@ -1,0 +1,6 @@
+/// The quality benchmark suite of `make bench`.
+enum QualityBench {
+    static func run(_ arguments: [String]) throws {
+        print("quality: no benchmark yet")
+    }
+}
