@@ -79,6 +79,6 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EngramCLITests", dependencies: ["EngramCLI"], swiftSettings: swiftSettings),
-        .testTarget(name: "EndToEndTests", swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", exclude: ["clients"], swiftSettings: swiftSettings),
     ]
 )
