@@ -2,6 +2,8 @@
 // buffer that only grows. Published prefixes never change, so readers take snapshots without
 // blocking the writer.
 
+public import EngramRetrieval
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -99,7 +101,9 @@ struct MatrixStaging {
         reserve(count + 1)
         let target = rows.row(count)
         target.update(from: values, count: rows.dimension)
-        if normalization == .l2 { l2NormalizeInPlace(target, count: rows.dimension) }
+        if normalization == .l2 {
+            l2Normalize(UnsafeMutableBufferPointer(start: target, count: rows.dimension))
+        }
         if label != nil && labels == nil {
             let fresh = LabelBuffer(capacity: rows.capacity)
             for index in 0..<count { fresh.set(index, nil) }
@@ -122,15 +126,6 @@ struct MatrixStaging {
             labels = fresh
         }
     }
-}
-
-/// Scales a row to unit Euclidean length (sums in Float64); a zero row stays zero.
-func l2NormalizeInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
-    var sum = 0.0
-    for index in 0..<count { sum += Double(row[index]) * Double(row[index]) }
-    guard sum > 0 else { return }
-    let scale = 1 / sum.squareRoot()
-    for index in 0..<count { row[index] = Float(Double(row[index]) * scale) }
 }
 
 // MARK: - Snapshot
@@ -164,6 +159,11 @@ public struct BankSnapshot: Sendable {
 
     /// The object that keeps `base` alive (for `PatternMatrix`).
     public var owner: AnyObject { buffer }
+
+    /// The rows as a retrieval matrix (normalized for `l2` banks); keeps the buffer alive.
+    public var matrix: PatternMatrix {
+        PatternMatrix(base: base, rows: rows, dimension: dimension, owner: buffer)
+    }
 
     /// Row `index` (0-based), `0..<rows`.
     public func row(_ index: Int) -> UnsafeBufferPointer<Float> {

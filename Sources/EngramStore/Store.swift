@@ -2,6 +2,7 @@
 // LMDB. `Store` is the public entry point; see the DocC catalog for the layout and rules.
 
 import CLMDB
+import EngramRetrieval
 import Synchronization
 
 #if canImport(Glibc)

@@ -2,6 +2,7 @@
 // database handles and the in-memory matrices.
 
 import CLMDB
+import EngramRetrieval
 import Synchronization
 
 #if canImport(Glibc)
@@ -228,7 +229,9 @@ func loadMatrix(
             else { throw damaged(spec.name, "pattern \(index + 1)") }
             let target = rows.row(index)
             UnsafeMutableRawPointer(target).copyMemory(from: val.mv_data!, byteCount: dimension * 4)
-            if spec.normalization == .l2 { l2NormalizeInPlace(target, count: dimension) }
+            if spec.normalization == .l2 {
+                l2Normalize(UnsafeMutableBufferPointer(start: target, count: dimension))
+            }
             index += 1
             more = try cursorGet(cursor, &key, &val, MDB_NEXT)
         }

@@ -4,6 +4,7 @@
 
 import CLMDB
 import Dispatch
+import EngramRetrieval
 import Synchronization
 
 #if canImport(Glibc)
