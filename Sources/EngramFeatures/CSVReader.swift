@@ -65,7 +65,7 @@ public final class CSVReader {
         }
         self.descriptor = fd
         self.path = path
-        self.buffer = [UInt8](repeating: 0, count: max(bufferSize, 4096))
+        self.buffer = [UInt8](repeating: 0, count: max(bufferSize, 16))
         self.position = CSVPosition(byteOffset: 0, row: 0, line: 1)
         self.recordPosition = self.position
         do {
