@@ -76,25 +76,27 @@ import Testing
                 ])
             ),
             ("energy", .text("-1.5")), ("steps", .integer(1)), ("converged", .integer(1)),
-            ("exact", .integer(0)),
+            ("exact", .integer(0)), ("as_of", .integer(3)),
         ])
     }
 
     @Test func completionHumanOutput() throws {
-        let completion = try CompletionView(Self.completionReply())
-        #expect(completion.support.map(\.seq) == [1, 3])
+        let completion = try Replies.completion(Self.completionReply())
+        #expect(completion.sortedSupport.map(\.seq) == [1, 3])
         let text = CompleteCommand.render(
             completion, unknown: 2, shape: PictureShape(height: 2, width: 2))
         Golden.check(text, "complete-human.txt")
     }
 
     @Test func completionJSONHasTheStableKeys() throws {
-        let completion = try CompletionView(Self.completionReply())
+        let completion = try Replies.completion(Self.completionReply())
         let text = completion.json.rendered()
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(
-            Set(object.keys) == ["pattern", "support", "energy", "steps", "converged", "exact"])
+            Set(object.keys) == [
+                "pattern", "support", "energy", "steps", "converged", "exact", "as_of",
+            ])
         let support = try #require(object["support"] as? [[String: Any]])
         #expect(support.map { $0["seq"] as? Int } == [1, 3])
         #expect(support.first?["weight"] as? Double == 0.75)

@@ -1,6 +1,6 @@
 // Requests to engramd and their replies, over one connection.
 
-public import EngramWire
+import EngramWire
 
 /// One connection to engramd speaking RESP2.
 ///

@@ -1,263 +1,125 @@
-// Typed views of the objects engramd replies with: banks, patterns, completions, jobs.
+// The daemon's reply objects (from EngramWire) as the client reads and prints them.
 
-public import EngramWire
+import EngramWire
 
-/// The fields of an object reply (a flat array of alternating key and value), by key.
-///
-/// Accessors are lenient about representation (a real may come as a bulk string or an
-/// integer, a boolean as `:1` or `true`) and strict about presence: a missing or malformed
-/// field of a required kind is an `unavailable` error, because the daemon broke the protocol.
-struct ReplyFields {
-    let fields: [(String, Reply)]
-    let what: String
-
-    init(_ reply: Reply, what: String) throws(CLIError) {
-        guard case .array(let elements?) = reply, elements.count % 2 == 0 else {
-            throw Self.malformed(what, "not an object")
-        }
-        var fields: [(String, Reply)] = []
-        for index in stride(from: 0, to: elements.count, by: 2) {
-            guard let key = elements[index].string else {
-                throw Self.malformed(what, "a key is not a string")
-            }
-            fields.append((key, elements[index + 1]))
-        }
-        self.fields = fields
-        self.what = what
-    }
-
-    subscript(key: String) -> Reply? {
-        fields.first { $0.0 == key }?.1
-    }
-
-    func int(_ key: String) throws(CLIError) -> Int {
-        guard let value = self[key].flatMap(Self.int) else {
-            throw Self.malformed(what, "field '\(key)' is not an integer")
-        }
-        return value
-    }
-
-    func optionalInt(_ key: String) -> Int? { self[key].flatMap(Self.int) }
-
-    func double(_ key: String) throws(CLIError) -> Double {
-        guard let value = optionalDouble(key) else {
-            throw Self.malformed(what, "field '\(key)' is not a number")
-        }
-        return value
-    }
-
-    func optionalDouble(_ key: String) -> Double? { self[key].flatMap(Self.double) }
-
-    func string(_ key: String) -> String? {
-        switch self[key] {
-        case .integer(let value): String(value)
-        case let reply?: reply.string
-        case nil: nil
-        }
-    }
-
-    func bool(_ key: String) -> Bool {
-        switch self[key] {
-        case .integer(let value): value != 0
-        case let reply?: ["1", "true", "yes"].contains(reply.string?.lowercased() ?? "")
-        case nil: false
-        }
-    }
-
-    /// A vector field: a text vector in a bulk string, binary32 bytes, or an array of reals.
-    func floats(_ key: String) throws(CLIError) -> [Float] {
-        switch self[key] {
-        case .bulk(let bytes?):
-            if let values = try? VectorText.decode(bytes) { return values }
-            throw Self.malformed(what, "field '\(key)' is not a vector")
-        case .array(let elements?):
-            var values: [Float] = []
-            for element in elements {
-                guard let value = Self.double(element) else {
-                    throw Self.malformed(what, "field '\(key)' has a non-number")
-                }
-                values.append(Float(value))
-            }
-            return values
-        default:
-            throw Self.malformed(what, "field '\(key)' is missing")
-        }
-    }
-
-    static func int(_ reply: Reply) -> Int? {
-        switch reply {
-        case .integer(let value): value
-        default: reply.string.flatMap { Int($0) }
-        }
-    }
-
-    static func double(_ reply: Reply) -> Double? {
-        switch reply {
-        case .integer(let value): Double(value)
-        default: reply.string.flatMap { Double($0) }
-        }
-    }
-
+/// Decoding of reply objects with protocol violations turned into client errors.
+enum Replies {
+    /// A reply that does not have the shape the protocol promises: the daemon is of another
+    /// version or broken, so the client cannot go on (`unavailable`).
     static func malformed(_ what: String, _ detail: String) -> CLIError {
-        CLIError(.unavailable, "engramd sent a malformed \(what): \(detail)")
+        CLIError(
+            .unavailable, "engramd sent a malformed \(what): \(detail)",
+            hint: "check that engram and engramd are the same version")
+    }
+
+    static func decode<T>(_ what: String, _ body: () throws(WireError) -> T) throws(CLIError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw malformed(what, error.message)
+        }
+    }
+
+    static func bank(_ reply: Reply) throws(CLIError) -> BankObject {
+        try decode("bank") { () throws(WireError) in try BankObject(reply: reply) }
+    }
+
+    static func pattern(_ reply: Reply) throws(CLIError) -> PatternObject {
+        try decode("pattern") { () throws(WireError) in
+            try PatternObject(reply: reply, format: .text)
+        }
+    }
+
+    static func completion(_ reply: Reply) throws(CLIError) -> CompletionObject {
+        try decode("completion") { () throws(WireError) in
+            try CompletionObject(reply: reply, format: .text)
+        }
+    }
+
+    static func job(_ reply: Reply) throws(CLIError) -> JobObject {
+        try decode("job") { () throws(WireError) in try JobObject(reply: reply) }
+    }
+
+    /// The elements of an array reply.
+    static func array(_ reply: Reply, of what: String) throws(CLIError) -> [Reply] {
+        guard case .array(let elements?) = reply else {
+            throw malformed(what, "expected an array, got \(reply.shapeName)")
+        }
+        return elements
+    }
+
+    /// An integer reply.
+    static func integer(_ reply: Reply, _ what: String) throws(CLIError) -> Int {
+        guard case .integer(let value) = reply else {
+            throw malformed(what, "expected an integer, got \(reply.shapeName)")
+        }
+        return value
     }
 }
 
-/// A bank as `BANK.INFO` and `BANK.LIST` describe it.
-struct BankView: Equatable {
-    var name: String
-    var dimension: Int
-    var mode: String
-    var alpha: Double?
-    var beta: Double
-    var normalize: String
-    var created: Int?
-    var count: Int
-    var meta: String?
+// MARK: - JSON forms (the keys are part of the CLI's interface)
 
-    init(_ reply: Reply) throws(CLIError) {
-        let fields = try ReplyFields(reply, what: "bank")
-        name = fields.string("name") ?? ""
-        dimension = try fields.int("dim")
-        mode = fields.string("mode") ?? "sparsemax"
-        alpha = fields.optionalDouble("alpha")
-        beta = try fields.double("beta")
-        normalize = fields.string("normalize") ?? "none"
-        created = fields.optionalInt("created")
-        count = try fields.int("count")
-        meta = fields.string("meta")
-    }
-
+extension BankObject {
     var json: JSONValue {
         .object([
-            ("name", .string(name)), ("dim", .int(dimension)), ("mode", .string(mode)),
-            ("alpha", alpha.map(JSONValue.double) ?? .null), ("beta", .double(beta)),
-            ("normalize", .string(normalize)), ("created", created.map(JSONValue.int) ?? .null),
-            ("count", .int(count)), ("meta", .optionalString(meta)),
+            ("name", .string(name)), ("dim", .int(dimension)), ("mode", .string(mode.name)),
+            ("alpha", mode.name == "entmax" ? .double(mode.alpha) : .null),
+            ("beta", .double(beta)), ("normalize", .string(normalize.rawValue)),
+            ("created", .int(created)), ("count", .int(count)), ("meta", .string(meta)),
         ])
+    }
+
+    /// `entmax(1.5)` for entmax banks, the bare mode otherwise.
+    var modeText: String {
+        mode.name == "entmax" ? "entmax(\(NumberFormat.double(mode.alpha)))" : mode.name
     }
 }
 
-/// A stored pattern as `GET` returns it.
-struct PatternView: Equatable {
-    var seq: Int
-    var pattern: [Float]
-    var label: String?
-    /// Milliseconds since the epoch.
-    var time: Int?
-
-    init(_ reply: Reply) throws(CLIError) {
-        let fields = try ReplyFields(reply, what: "pattern")
-        seq = try fields.int("seq")
-        pattern = try fields.floats("pattern")
-        label = fields.string("label")
-        time = fields.optionalInt("time")
-    }
-
+extension PatternObject {
     var json: JSONValue {
         .object([
             ("seq", .int(seq)), ("pattern", .floats(pattern)), ("label", .optionalString(label)),
-            ("time", time.map(JSONValue.int) ?? .null),
+            ("time", .int(time)),
         ])
     }
 }
 
-/// One supporting pattern of a completion.
-struct SupportEntry: Equatable {
-    var seq: Int
-    var label: String?
-    var weight: Double
-
+extension SupportEntry {
     var json: JSONValue {
-        .object([
-            ("seq", .int(seq)), ("label", .optionalString(label)), ("weight", .double(weight)),
-        ])
+        .object([("seq", .int(seq)), ("label", .optionalString(label)), ("weight", .double(weight))])
     }
 }
 
-/// A completion as `COMPLETE` returns it, support sorted by weight (descending, then seq).
-struct CompletionView: Equatable {
-    var pattern: [Float]
-    var support: [SupportEntry]
-    var energy: Double
-    var steps: Int
-    var converged: Bool
-    var exact: Bool
-
-    init(_ reply: Reply) throws(CLIError) {
-        let fields = try ReplyFields(reply, what: "completion")
-        pattern = try fields.floats("pattern")
-        energy = try fields.double("energy")
-        steps = try fields.int("steps")
-        converged = fields.bool("converged")
-        exact = fields.bool("exact")
-        support = []
-        if case .array(let entries?) = fields["support"] {
-            for entry in entries {
-                guard case .array(let parts?) = entry, parts.count == 3,
-                    let seq = ReplyFields.int(parts[0]), let weight = ReplyFields.double(parts[2])
-                else {
-                    throw ReplyFields.malformed("completion", "a support entry is malformed")
-                }
-                support.append(SupportEntry(seq: seq, label: parts[1].string, weight: weight))
-            }
-        }
-        support.sort { ($0.weight, -$0.seq) > ($1.weight, -$1.seq) }
+extension CompletionObject {
+    /// The support by weight descending, then sequence number (the daemon's order, enforced).
+    var sortedSupport: [SupportEntry] {
+        support.sorted { ($0.weight, -$0.seq) > ($1.weight, -$1.seq) }
     }
 
     var json: JSONValue {
         .object([
-            ("pattern", .floats(pattern)), ("support", .array(support.map(\.json))),
+            ("pattern", .floats(pattern)), ("support", .array(sortedSupport.map(\.json))),
             ("energy", .double(energy)), ("steps", .int(steps)), ("converged", .bool(converged)),
-            ("exact", .bool(exact)),
+            ("exact", .bool(exact)), ("as_of", .int(asOf)),
         ])
     }
 }
 
-/// An ingestion job as `JOBS` and `JOB.GET` describe it.
-struct JobView: Equatable {
-    var id: String
-    var bank: String
-    var source: String
-    var position: Int
-    var rows: Int
-    var total: Int
-    var skipped: Int
-    var state: String
-    var message: String?
-    /// Milliseconds since the epoch of the last update.
-    var updated: Int?
-    /// Milliseconds since the epoch when the job started, if the daemon reports it.
-    var started: Int?
-
-    init(_ reply: Reply) throws(CLIError) {
-        let fields = try ReplyFields(reply, what: "job")
-        id = fields.string("id") ?? ""
-        bank = fields.string("bank") ?? ""
-        source = fields.string("source") ?? ""
-        position = fields.optionalInt("pos") ?? 0
-        rows = fields.optionalInt("rows") ?? 0
-        total = fields.optionalInt("total") ?? 0
-        skipped = fields.optionalInt("skipped") ?? 0
-        state = fields.string("state") ?? "unknown"
-        message = fields.string("message").flatMap { $0.isEmpty ? nil : $0 }
-        updated = fields.optionalInt("updated")
-        started = fields.optionalInt("started")
-    }
-
+extension JobObject {
     var json: JSONValue {
         .object([
             ("id", .string(id)), ("bank", .string(bank)), ("source", .string(source)),
-            ("pos", .int(position)), ("rows", .int(rows)), ("total", .int(total)),
-            ("skipped", .int(skipped)), ("state", .string(state)),
-            ("message", .optionalString(message)), ("updated", updated.map(JSONValue.int) ?? .null),
+            ("pos", .int(position)), ("rows", .int(rows)),
+            ("total", total.map(JSONValue.int) ?? .null), ("skipped", .int(skipped)),
+            ("state", .string(state.rawValue)), ("message", .string(message)),
+            ("updated", .int(updated)),
         ])
     }
 }
 
 extension Reply {
-    /// A reply converted to JSON for generic objects (`STATS`, `INFO`): objects become JSON
-    /// objects when their keys are strings, reals in bulk strings become numbers.
+    /// A reply converted to JSON for generic objects (`STATS`, `INFO`): flat key-value arrays
+    /// become JSON objects, reals in bulk strings become numbers.
     var json: JSONValue {
         switch self {
         case .status(let text): return .string(text)
@@ -269,18 +131,20 @@ extension Reply {
             if FloatText.isDecimal(bytes), let value = Double(text) { return .double(value) }
             return .string(text)
         case .array(let elements?):
-            if let fields = try? ReplyFields(self, what: "object"), !elements.isEmpty,
-                elements.enumerated().allSatisfy({ $0.offset % 2 == 1 || $0.element.isKey })
+            if let object = try? ReplyObject(self, kind: "object"), !elements.isEmpty,
+                object.keys.allSatisfy(\.isFieldName)
             {
-                return .object(fields.fields.map { ($0.0, $0.1.json) })
+                return .object(object.keys.map { ($0, object[$0]?.json ?? .null) })
             }
             return .array(elements.map(\.json))
         }
     }
+}
 
-    /// Whether this element can be an object key: a bulk string that reads as a name.
-    fileprivate var isKey: Bool {
-        guard let text = string, let first = text.first else { return false }
-        return first.isLetter && text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
+extension String {
+    /// Whether this reads as an object key: a letter, then letters, digits and `_`.
+    fileprivate var isFieldName: Bool {
+        guard let first, first.isLetter else { return false }
+        return allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
     }
 }

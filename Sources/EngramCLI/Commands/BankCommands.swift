@@ -1,5 +1,7 @@
 // `engram bank create|list|info|drop`.
 
+import EngramWire
+
 enum BankCommands {
     static func create(_ context: CommandContext) throws {
         let arguments = context.arguments
@@ -31,7 +33,7 @@ enum BankCommands {
 
         let client = try context.connect()
         _ = try client.call(request)
-        let bank = try BankView(client.call(["BANK.INFO", name]))
+        let bank = try Replies.bank(client.call(["BANK.INFO", name]))
         if context.globals.json {
             context.emit(bank.json)
         } else {
@@ -41,11 +43,10 @@ enum BankCommands {
 
     static func list(_ context: CommandContext) throws {
         let reply = try context.connect().call(["BANK.LIST"])
-        guard case .array(let elements?) = reply else {
-            throw ReplyFields.malformed("bank list", "not an array")
+        var banks: [BankObject] = []
+        for element in try Replies.array(reply, of: "bank list") {
+            banks.append(try Replies.bank(element))
         }
-        var banks: [BankView] = []
-        for element in elements { banks.append(try BankView(element)) }
         banks.sort { $0.name < $1.name }
 
         if context.globals.json {
@@ -60,7 +61,8 @@ enum BankCommands {
     }
 
     static func info(_ context: CommandContext) throws {
-        let bank = try BankView(context.connect().call(["BANK.INFO", context.positional(0) ?? ""]))
+        let bank = try Replies.bank(
+            context.connect().call(["BANK.INFO", context.positional(0) ?? ""]))
         if context.globals.json {
             context.emit(bank.json)
         } else {
@@ -76,7 +78,7 @@ enum BankCommands {
                 command: context.name)
         }
         let reply = try context.connect().call(["BANK.DROP", name, "CONFIRM"])
-        let removed = ReplyFields.int(reply) ?? 0
+        let removed = try Replies.integer(reply, "BANK.DROP reply")
         if context.globals.json {
             context.emit(.object([("name", .string(name)), ("dropped", .int(removed))]))
         } else {
@@ -87,38 +89,32 @@ enum BankCommands {
 
     // MARK: - Rendering
 
-    static func table(_ banks: [BankView]) -> Table {
+    static func table(_ banks: [BankObject]) -> Table {
         var table = Table([
             .left("NAME"), .right("DIM"), .left("MODE"), .right("BETA"), .left("NORMALIZE"),
             .right("COUNT"),
         ])
         for bank in banks {
             table.append([
-                bank.name, String(bank.dimension), mode(bank), NumberFormat.double(bank.beta),
-                bank.normalize, String(bank.count),
+                bank.name, String(bank.dimension), bank.modeText, NumberFormat.double(bank.beta),
+                bank.normalize.rawValue, String(bank.count),
             ])
         }
         return table
     }
 
-    static func describe(_ bank: BankView) -> String {
+    static func describe(_ bank: BankObject) -> String {
         var rows: [(String, String)] = [
-            ("name", bank.name), ("dim", String(bank.dimension)), ("mode", mode(bank)),
-            ("beta", NumberFormat.double(bank.beta)), ("normalize", bank.normalize),
-            ("count", String(bank.count)),
+            ("name", bank.name), ("dim", String(bank.dimension)), ("mode", bank.modeText),
+            ("beta", NumberFormat.double(bank.beta)), ("normalize", bank.normalize.rawValue),
+            ("count", String(bank.count)), ("created", Format.time(bank.created)),
         ]
-        if let created = bank.created { rows.append(("created", Format.time(created))) }
-        if let meta = bank.meta, !meta.isEmpty {
+        let meta = bank.meta
+        if !meta.isEmpty {
             let shown = meta.count > 60 ? String(meta.prefix(60)) + "… (\(meta.count) chars)" : meta
             rows.append(("meta", shown.replacingNewlines))
         }
         return Format.fields(rows)
-    }
-
-    /// `entmax(1.5)` for entmax banks, the bare mode otherwise.
-    static func mode(_ bank: BankView) -> String {
-        guard bank.mode == "entmax", let alpha = bank.alpha else { return bank.mode }
-        return "entmax(\(NumberFormat.double(alpha)))"
     }
 }
 

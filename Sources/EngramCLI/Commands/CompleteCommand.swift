@@ -81,7 +81,7 @@ enum CompleteCommand {
     ) throws {
         let values = try VectorParser.parse(vector, allowUnknown: true)
         let reply = try context.connect().call(["COMPLETE", bank, queryText(values)] + options)
-        let completion = try CompletionView(reply)
+        let completion = try Replies.completion(reply)
 
         var resolvedShape: PictureShape?
         if context.arguments.flag("show") {
@@ -99,7 +99,7 @@ enum CompleteCommand {
     }
 
     /// The human form of one completion.
-    static func render(_ completion: CompletionView, unknown: Int, shape: PictureShape?) -> String {
+    static func render(_ completion: CompletionObject, unknown: Int, shape: PictureShape?) -> String {
         let count = completion.pattern.count
         var out = "completed pattern (\(count) components, \(unknown) were unknown):\n"
         out += Format.vector(completion.pattern)
@@ -110,7 +110,7 @@ enum CompleteCommand {
         let noun = completion.support.count == 1 ? "pattern" : "patterns"
         out += "\nsupport (\(completion.support.count) stored \(noun)):\n"
         var table = Table([.right("SEQ"), .left("LABEL"), .right("WEIGHT")])
-        for entry in completion.support {
+        for entry in completion.sortedSupport {
             table.append([
                 String(entry.seq), Format.label(entry.label), NumberFormat.short(entry.weight),
             ])
@@ -124,6 +124,7 @@ enum CompleteCommand {
                 ("steps", String(completion.steps)),
                 ("converged", Format.yesNo(completion.converged)),
                 ("exact", Format.yesNo(completion.exact)),
+                ("as of", "seq \(completion.asOf)"),
             ])
         return out
     }
@@ -137,7 +138,7 @@ enum CompleteCommand {
         let batchSize =
             try context.arguments.int("batch", in: 1...10_000, command: context.name) ?? 256
         let client = try context.connect()
-        let info = try BankView(client.call(["BANK.INFO", bank]))
+        let info = try Replies.bank(client.call(["BANK.INFO", bank]))
         var total: Int?
         if path != "-" {
             total = try StoreCommand.validate(
@@ -153,11 +154,12 @@ enum CompleteCommand {
         func collect() throws(CLIError) {
             let rows = pending.removeFirst()
             let reply = try client.receiveValue()
-            guard case .array(let answers?) = reply, answers.count == rows.count else {
-                throw ReplyFields.malformed("MCOMPLETE reply", "wrong number of completions")
+            let answers = try Replies.array(reply, of: "MCOMPLETE reply")
+            guard answers.count == rows.count else {
+                throw Replies.malformed("MCOMPLETE reply", "wrong number of completions")
             }
             for (row, answer) in zip(rows, answers) {
-                let completion = try CompletionView(answer)
+                let completion = try Replies.completion(answer)
                 if context.globals.json {
                     context.emit(results.json(row: row, completion))
                 }
@@ -209,9 +211,9 @@ struct BulkCompletionReport {
         table = Table(columns)
     }
 
-    mutating func add(row: PatternRow, _ completion: CompletionView) {
+    mutating func add(row: PatternRow, _ completion: CompletionObject) {
         count += 1
-        let top = completion.support.first
+        let top = completion.sortedSupport.first
         if expectLabels, let expected = row.label, top?.label == expected { matched += 1 }
         var cells = [String(count)]
         if expectLabels { cells.append(Format.label(row.label)) }
@@ -224,7 +226,7 @@ struct BulkCompletionReport {
         table.append(cells)
     }
 
-    func json(row: PatternRow, _ completion: CompletionView) -> JSONValue {
+    func json(row: PatternRow, _ completion: CompletionObject) -> JSONValue {
         guard case .object(let fields) = completion.json else { return completion.json }
         var members: [(String, JSONValue)] = [("row", .int(count + 1)), ("line", .int(row.line))]
         if expectLabels { members.append(("expected", .optionalString(row.label))) }

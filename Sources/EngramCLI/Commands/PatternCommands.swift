@@ -1,5 +1,7 @@
 // `engram get` and `engram show`: a stored pattern as numbers or as a picture.
 
+import EngramWire
+
 enum PatternCommands {
     static func get(_ context: CommandContext) throws {
         let pattern = try fetch(context)
@@ -9,7 +11,7 @@ enum PatternCommands {
         }
         var rows: [(String, String)] = [("seq", String(pattern.seq))]
         rows.append(("label", Format.label(pattern.label)))
-        if let time = pattern.time { rows.append(("time", Format.time(time))) }
+        rows.append(("time", Format.time(pattern.time)))
         rows.append(("dim", String(pattern.pattern.count)))
         context.console.out(Format.fields(rows) + "pattern:\n" + Format.vector(pattern.pattern))
     }
@@ -36,13 +38,13 @@ enum PatternCommands {
                 + Picture.render(pattern.pattern, shape: shape))
     }
 
-    private static func fetch(_ context: CommandContext) throws -> PatternView {
+    private static func fetch(_ context: CommandContext) throws -> PatternObject {
         let bank = context.positional(0) ?? ""
         let text = context.positional(1) ?? ""
         guard let seq = Int(text), seq >= 1 else {
             throw CLIError.usage(
                 "SEQ must be a sequence number ≥ 1, got '\(text)'", command: context.name)
         }
-        return try PatternView(context.connect().call(["GET", bank, String(seq)]))
+        return try Replies.pattern(context.connect().call(["GET", bank, String(seq)]))
     }
 }

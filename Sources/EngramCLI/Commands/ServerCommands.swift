@@ -1,6 +1,10 @@
 // `engram ping`, `jobs`, `backup`, `stats`: the daemon as a whole.
 
-public import EngramWire
+import EngramWire
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 enum ServerCommands {
     static func ping(_ context: CommandContext) throws {
@@ -22,12 +26,8 @@ enum ServerCommands {
     }
 
     static func jobs(_ context: CommandContext) throws {
-        let reply = try context.connect().call(["JOBS"])
-        guard case .array(let elements?) = reply else {
-            throw ReplyFields.malformed("job list", "not an array")
-        }
-        var jobs: [JobView] = []
-        for element in elements { jobs.append(try JobView(element)) }
+        let client = try context.connect()
+        var jobs = try fetchJobs(client)
         if context.globals.json {
             context.emit(.array(jobs.map(\.json)))
             return
@@ -36,35 +36,53 @@ enum ServerCommands {
             context.note("no ingestion jobs")
             return
         }
-        context.console.out(jobTable(jobs).rendered())
+
+        // The current rate of running jobs comes from two samples half a second apart; a
+        // finished job's average rate is in its message.
+        var rates: [String: Double] = [:]
+        if jobs.contains(where: { $0.state == .running }) {
+            let start = ProgressBar.now()
+            usleep(500_000)
+            let later = try fetchJobs(client)
+            let elapsed = ProgressBar.now() - start
+            for job in later {
+                if let before = jobs.first(where: { $0.id == job.id }), job.state == .running {
+                    rates[job.id] = Double(job.position - before.position) / elapsed
+                }
+            }
+            jobs = later
+        }
+        context.console.out(jobTable(jobs, rates: rates).rendered())
     }
 
-    static func jobTable(_ jobs: [JobView]) -> Table {
+    private static func fetchJobs(_ client: DaemonClient) throws(CLIError) -> [JobObject] {
+        var jobs: [JobObject] = []
+        for element in try Replies.array(client.call(["JOBS"]), of: "job list") {
+            jobs.append(try Replies.job(element))
+        }
+        return jobs.sorted { $0.id < $1.id }
+    }
+
+    static func jobTable(_ jobs: [JobObject], rates: [String: Double]) -> Table {
         var table = Table([
             .left("ID"), .left("BANK"), .left("STATE"), .right("ROWS"), .right("DONE"),
             .right("RATE"), .right("ERRORS"), .left("UPDATED"), .left("MESSAGE"),
         ])
         for job in jobs {
-            let percent =
-                job.total > 0
-                ? NumberFormat.short(
-                    Double(job.position) * 100 / Double(job.total),
-                    digits: 3) + "%" : "-"
+            var done = "-"
+            var rows = String(job.position)
+            if let total = job.total, total > 0 {
+                let percent = Double(job.position) * 100 / Double(total)
+                done = NumberFormat.short(percent, digits: 3) + "%"
+                rows += "/\(total)"
+            }
+            let rate = rates[job.id].map { ProgressBar.compact($0) + "/s" } ?? "-"
             table.append([
-                job.id, job.bank, job.state, "\(job.position)/\(job.total)", percent, rate(job),
-                String(job.skipped), job.updated.map(Format.time) ?? "-", job.message ?? "",
+                job.id, job.bank, job.state.rawValue, rows, done, rate, String(job.skipped),
+                Format.time(job.updated), job.message,
             ])
         }
         return table
-    }
-
-    /// Rows per second between the job's start and its last update, when both are known.
-    static func rate(_ job: JobView) -> String {
-        guard let started = job.started, let updated = job.updated, updated > started else {
-            return "-"
-        }
-        let seconds = Double(updated - started) / 1000
-        return ProgressBar.compact(Double(job.position) / seconds) + "/s"
     }
 
     static func backup(_ context: CommandContext) throws {

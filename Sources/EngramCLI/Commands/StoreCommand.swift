@@ -35,9 +35,7 @@ enum StoreCommand {
             request += ["LABEL", label]
         }
         let reply = try context.connect().call(request)
-        guard let seq = ReplyFields.int(reply) else {
-            throw ReplyFields.malformed("STORE reply", "not a sequence number")
-        }
+        let seq = try Replies.integer(reply, "STORE reply")
         if context.globals.json {
             context.emit(.object([("seq", .int(seq))]))
         } else {
@@ -58,7 +56,7 @@ enum StoreCommand {
             try context.arguments.int("batch", in: 1...100_000, command: context.name) ?? 1000
 
         let client = try context.connect()
-        let info = try BankView(client.call(["BANK.INFO", bank]))
+        let info = try Replies.bank(client.call(["BANK.INFO", bank]))
 
         // Check every row before sending any, so a bad row stores nothing (a pipe cannot be
         // read twice and is checked batch by batch instead).
@@ -78,9 +76,9 @@ enum StoreCommand {
         func collect() throws(CLIError) {
             let reply = try client.receiveValue()
             guard case .array(let bounds?) = reply, bounds.count == 2,
-                let low = ReplyFields.int(bounds[0]), let high = ReplyFields.int(bounds[1])
+                case .integer(let low) = bounds[0], case .integer(let high) = bounds[1]
             else {
-                throw ReplyFields.malformed("MSTORE reply", "not a pair of sequence numbers")
+                throw Replies.malformed("MSTORE reply", "not a pair of sequence numbers")
             }
             first = first ?? low
             last = high
