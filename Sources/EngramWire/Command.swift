@@ -130,6 +130,31 @@ extension Command {
     }
 }
 
+extension Command {
+    /// What a peer may do. Raw values match the server's roles (read 1,
+    /// write 2, admin 3). Roles are ordered: `admin` may do everything `write` may, and
+    /// `write` everything `read` may.
+    public enum Role: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStringConvertible {
+        /// Queries: PING, INFO, BANK.LIST, BANK.INFO, GET, COMPLETE, MCOMPLETE, JOBS, JOB.GET,
+        /// STATS, QUIT.
+        case read = 1
+        /// Appends: STORE, MSTORE, JOB.SET.
+        case write = 2
+        /// Destructive and operator commands: BANK.CREATE, BANK.DROP, BACKUP.
+        case admin = 3
+
+        public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
+
+        public var description: String {
+            switch self {
+            case .read: "read"
+            case .write: "write"
+            case .admin: "admin"
+            }
+        }
+    }
+}
+
 // MARK: - Parsing
 
 extension Command {
@@ -403,7 +428,7 @@ extension Command {
     ) throws(WireError) -> JobSetRequest {
         let id = try cursor.name("job id")
         let word = try cursor.required("state")
-        guard let state = JobState(rawValue: upper(word).lowercased()) else {
+        guard let state = JobObject.State(rawValue: upper(word).lowercased()) else {
             throw WireError(
                 .badValue,
                 "unknown job state \(WireError.quote(word)); use running, done or failed")
