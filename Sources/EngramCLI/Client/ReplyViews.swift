@@ -84,15 +84,17 @@ extension PatternObject {
     }
 }
 
-extension SupportEntry {
+extension CompletionObject.Support {
     var json: JSONValue {
-        .object([("seq", .int(seq)), ("label", .optionalString(label)), ("weight", .double(weight))])
+        .object([
+            ("seq", .int(seq)), ("label", .optionalString(label)), ("weight", .double(weight)),
+        ])
     }
 }
 
 extension CompletionObject {
     /// The support by weight descending, then sequence number (the daemon's order, enforced).
-    var sortedSupport: [SupportEntry] {
+    var sortedSupport: [CompletionObject.Support] {
         support.sorted { ($0.weight, -$0.seq) > ($1.weight, -$1.seq) }
     }
 

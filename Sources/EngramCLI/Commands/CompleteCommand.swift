@@ -99,7 +99,8 @@ enum CompleteCommand {
     }
 
     /// The human form of one completion.
-    static func render(_ completion: CompletionObject, unknown: Int, shape: PictureShape?) -> String {
+    static func render(_ completion: CompletionObject, unknown: Int, shape: PictureShape?) -> String
+    {
         let count = completion.pattern.count
         var out = "completed pattern (\(count) components, \(unknown) were unknown):\n"
         out += Format.vector(completion.pattern)
@@ -217,12 +218,12 @@ struct BulkCompletionReport {
         if expectLabels, let expected = row.label, top?.label == expected { matched += 1 }
         var cells = [String(count)]
         if expectLabels { cells.append(Format.label(row.label)) }
-        cells += [
-            top.map { String($0.seq) } ?? "-", Format.label(top?.label),
-            top.map { NumberFormat.short($0.weight) } ?? "-", String(completion.support.count),
-            NumberFormat.short(completion.energy, digits: 6), String(completion.steps),
-            Format.yesNo(completion.exact),
-        ]
+        let seq: String = top.map { String($0.seq) } ?? "-"
+        let weight: String = top.map { NumberFormat.short($0.weight) } ?? "-"
+        let energy = NumberFormat.short(completion.energy, digits: 6)
+        cells.append(contentsOf: [seq, Format.label(top?.label), weight])
+        cells.append(contentsOf: [String(completion.support.count), energy])
+        cells.append(contentsOf: [String(completion.steps), Format.yesNo(completion.exact)])
         table.append(cells)
     }
 
