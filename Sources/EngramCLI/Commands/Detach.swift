@@ -41,7 +41,8 @@ enum Detach {
                 .io, "cannot start a background ingest: \(UnixSocket.reason(result))")
         }
         if context.globals.json {
-            context.emit(.object([("pid", .int(pid)), ("job", .string(jobID)), ("log", .string(log))]))
+            context.emit(
+                .object([("pid", .int(pid)), ("job", .string(jobID)), ("log", .string(log))]))
         } else {
             context.console.out(
                 "ingesting in the background (pid \(pid), job \(jobID))\nlog: \(log)\n"

@@ -28,8 +28,10 @@ enum FeatureSupport {
         }
         var message = "\(place): \(error.message)"
         if let excerpt = error.excerpt {
-            message += "\n" + excerpt.split(separator: "\n").map { "    " + $0 }.joined(
-                separator: "\n")
+            message +=
+                "\n"
+                + excerpt.split(separator: "\n").map { "    " + $0 }.joined(
+                    separator: "\n")
         }
         switch error.code {
         case .option: return CLIError(.usage(command: nil), message)

@@ -28,8 +28,10 @@ enum IngestCommand {
     static func run(_ context: CommandContext) throws {
         let plan = try readPlan(context)
         if context.arguments.flag("background") {
-            try Detach.spawn(context, jobID: FeatureSupport.jobID(
-                bank: plan.bank, source: plan.source))
+            try Detach.spawn(
+                context,
+                jobID: FeatureSupport.jobID(
+                    bank: plan.bank, source: plan.source))
             return
         }
         try ingest(context, plan)
@@ -67,7 +69,13 @@ enum IngestCommand {
 
         let (spec, created) = try prepareBank(context, client: client, plan: plan, requested)
         let job = try existingJob(client, id: jobID)
-        if let job, job.state == .done, !created {
+        let total = try FeatureSupport.run(plan.csv) { try countRows(plan.csv) }
+
+        // A finished job over the same rows has nothing left to do; a file that has grown
+        // since (a series with new rows) continues after the stored patterns, which the
+        // longer file reproduces exactly because features are causal and the normalization
+        // is the stored one.
+        if let job, job.state == .done, !created, job.total == total {
             context.note("\(plan.csv) is already ingested into \(plan.bank) (job \(jobID))")
             report(context, plan: plan, jobID: jobID, job: job)
             return
@@ -76,8 +84,6 @@ enum IngestCommand {
         if resumeAfter > 0 {
             context.note("resuming job \(jobID) after \(resumeAfter) stored patterns")
         }
-
-        let total = try FeatureSupport.run(plan.csv) { try countRows(plan.csv) }
         let builder = try FeatureSupport.run(plan.csv) {
             try PatternBuilder(csvPath: plan.csv, spec: spec)
         }
@@ -178,26 +184,26 @@ enum IngestCommand {
             return (stored, false)
         }
 
-        do {
-            let prefix: TrainingPrefix = plan.trainRows.map { .rows($0) } ?? .fraction(0.5)
-            let spec = try FeatureSupport.run(plan.csv) {
-                try requested.fittingNormalization(csvPath: plan.csv, prefix: prefix)
-            }
-            var request = ["BANK.CREATE", plan.bank, "DIM", String(spec.dimension)]
-            if let beta = plan.beta { request += ["BETA", NumberFormat.double(beta)] }
-            request += ["META", spec.json()]
-            _ = try client.call(request)
-            context.note(
-                "created bank \(plan.bank): \(spec.features.count) features"
-                    + (spec.horizon > 0
-                        ? " + \(spec.horizon) steps of \(spec.targets.joined(separator: ","))"
-                        : "") + " = dimension \(spec.dimension)")
-            return (spec, true)
+        let prefix: TrainingPrefix = plan.trainRows.map { .rows($0) } ?? .fraction(0.5)
+        let spec = try FeatureSupport.run(plan.csv) {
+            try requested.fittingNormalization(csvPath: plan.csv, prefix: prefix)
         }
+        var request = ["BANK.CREATE", plan.bank, "DIM", String(spec.dimension)]
+        if let beta = plan.beta { request += ["BETA", NumberFormat.double(beta)] }
+        request += ["META", spec.json()]
+        _ = try client.call(request)
+        context.note(
+            "created bank \(plan.bank): \(spec.features.count) features"
+                + (spec.horizon > 0
+                    ? " + \(spec.horizon) steps of \(spec.targets.joined(separator: ","))"
+                    : "") + " = dimension \(spec.dimension)")
+        return (spec, true)
     }
 
     /// The bank, or nil when there is none of that name.
-    static func bankIfExists(_ client: DaemonClient, _ name: String) throws(CLIError)
+    static func bankIfExists(
+        _ client: DaemonClient, _ name: String
+    ) throws(CLIError)
         -> BankObject?
     {
         do {
