@@ -82,7 +82,8 @@ let package = Package(
             name: "EngramServerTests", dependencies: ["EngramServer"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "EngramCLITests", dependencies: ["EngramCLI"], swiftSettings: swiftSettings),
+            name: "EngramCLITests", dependencies: ["EngramCLI", "EngramWire"],
+            exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", swiftSettings: swiftSettings),
     ]
 )
