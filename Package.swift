@@ -54,6 +54,10 @@ let package = Package(
             name: "engramd", dependencies: ["EngramServer"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "engram", dependencies: ["EngramCLI"], swiftSettings: swiftSettings),
+        // A child process for the store's crash test: appends until it is killed.
+        .executableTarget(
+            name: "engram-store-crasher", dependencies: ["EngramStore"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "engram-bench",
             dependencies: [

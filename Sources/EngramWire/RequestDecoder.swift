@@ -113,7 +113,7 @@ public struct RequestDecoder {
     public mutating func finish() throws(WireError) -> Arguments? {
         if let failure { throw failure }
         if let request = try next() { return request }
-        guard bufferedByteCount > 0 else { return nil }
+        if case .idle = state, bufferedByteCount == 0 { return nil }
         guard case .idle = state, buffer[start] != UInt8(ascii: "*") else {
             let error = WireError(.proto, "connection closed in the middle of a RESP request")
             fail(error)
