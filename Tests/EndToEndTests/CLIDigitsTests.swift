@@ -3,7 +3,9 @@ import Testing
 
 /// The UCI digits through the CLI: bulk store, a picture of a stored digit, completion of
 /// half-masked digits one at a time and from a CSV.
-@Suite struct CLIDigitsTests {
+// TODO(#6): drop the condition once engramd is on main.
+@Suite(.enabled(if: CLIDaemon.available, "needs a built engramd"))
+struct CLIDigitsTests {
     static let digits = CLIBinaries.file("data/digits.csv")
 
     @Test func storeDigitsShowAndComplete() throws {

@@ -2,7 +2,9 @@ import Foundation
 import Testing
 
 /// `engram ingest`, `jobs` and `forecast` on the Mauna Loa CO2 series.
-@Suite struct CLIIngestTests {
+// TODO(#6): drop the condition once engramd is on main.
+@Suite(.enabled(if: CLIDaemon.available, "needs a built engramd"))
+struct CLIIngestTests {
     static let co2 = CLIBinaries.file("data/co2.csv")
 
     @Test func ingestThenForecast() throws {
