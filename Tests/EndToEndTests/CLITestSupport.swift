@@ -199,12 +199,13 @@ extension URL {
     }
 }
 
-/// Compares text with `Tests/EndToEndTests/Golden/NAME`; `ENGRAM_UPDATE_GOLDEN=1` rewrites it.
+/// Compares text with `Tests/EngramCLITests/Golden/e2e-NAME` (the CLI's golden files live
+/// together); `ENGRAM_UPDATE_GOLDEN=1` rewrites it.
 func checkGolden(
     _ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Golden").appendingPathComponent(name)
+    let url = CLIBinaries.packageRoot.appendingPathComponent("Tests/EngramCLITests/Golden")
+        .appendingPathComponent("e2e-" + name)
     if ProcessInfo.processInfo.environment["ENGRAM_UPDATE_GOLDEN"] == "1" {
         try? actual.write(to: url, atomically: true, encoding: .utf8)
         return
