@@ -54,6 +54,10 @@ let package = Package(
             name: "engramd", dependencies: ["EngramServer"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "engram", dependencies: ["EngramCLI"], swiftSettings: swiftSettings),
+        // A child process for the store's crash test: appends until it is killed.
+        .executableTarget(
+            name: "engram-store-crasher", dependencies: ["EngramStore"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "engram-bench",
             dependencies: [
@@ -80,6 +84,6 @@ let package = Package(
         .testTarget(
             name: "EngramCLITests", dependencies: ["EngramCLI", "EngramWire"],
             exclude: ["Golden"], swiftSettings: swiftSettings),
-        .testTarget(name: "EndToEndTests", swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", exclude: ["Golden"], swiftSettings: swiftSettings),
     ]
 )
