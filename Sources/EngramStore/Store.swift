@@ -59,10 +59,12 @@ public final class Store: Sendable {
                     + "\(options.initialMapSize); raise the cap")
         }
         guard (1...10_000).contains(options.maxBanks), options.maxReaders >= 8,
-            options.readerCheckInterval > 0
+            options.readerCheckInterval > 0, options.maxGrowthStep >= 4096
         else {
             throw StoreError(
-                .invalid, "maxBanks must be 1…10000, maxReaders ≥ 8, readerCheckInterval > 0")
+                .invalid,
+                "maxBanks must be 1…10000, maxReaders ≥ 8, readerCheckInterval > 0, "
+                    + "maxGrowthStep ≥ 4096")
         }
     }
 
@@ -283,8 +285,10 @@ extension Store {
     /// The stored pattern `seq` (raw values as appended), read from LMDB.
     /// - Throws: `noBank`, `notFound`.
     public func pattern(bank: String, seq: UInt64) throws -> StoredPattern {
-        guard let found = try patterns(bank: bank, range: seq..<(seq &+ 1)).first, seq >= 1
-        else {
+        _ = try engine.bank(bank)
+        let found =
+            seq == 0 || seq == .max ? nil : try patterns(bank: bank, range: seq..<seq + 1).first
+        guard let found else {
             throw StoreError(
                 .notFound,
                 "bank '\(bank)' has no pattern \(seq); sequence numbers run from 1 to its count")

@@ -217,7 +217,9 @@ func loadMatrix(
     try check(mdb_stat(txn, patterns, &stat), "inspect bank \(spec.name)")
     let count = Int(stat.ms_entries)
     let dimension = spec.dimension
-    let rows = RowBuffer(capacity: max(count, 64), dimension: dimension)
+    // Twice the count: appends after open do not copy the matrix at once, and capacity that
+    // is never written costs address space only.
+    let rows = RowBuffer(capacity: max(count * 2, 64), dimension: dimension)
     try withCursor(txn, patterns) { cursor in
         var key = MDB_val()
         var val = MDB_val()
