@@ -137,3 +137,19 @@ func parseError(_ text: String) -> FeatureError? {
     #expect(throws: FeatureError.self) { try Feature(parsing: "lag(x,{1,2})") }
     #expect(throws: FeatureError.self) { try Feature(parsing: "win(*,3,max)") }
 }
+
+@Test func programFilesAreRead() throws {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("engram-program-\(UUID().uuidString).efp")
+    try "engram-features 1\r\n# crlf file\r\nd{1,2}:win(x,{3,5},sum)\r\n"
+        .write(to: url, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: url) }
+    let program = try FeatureProgram(contentsOfFile: url.path)
+    #expect(program.version == 1)
+    #expect(try program.features(channels: ["x"]).count == 4)
+    let missing = #expect(throws: FeatureError.self) {
+        try FeatureProgram(contentsOfFile: url.path + ".absent")
+    }
+    #expect(missing?.code == .io)
+    #expect(try FeatureProgram(parsing: FeatureProgram.defaultText) == FeatureProgram.default)
+}
