@@ -34,8 +34,8 @@ public enum EngramCLI {
                 console.out(HelpRenderer.family(word, parser.commands))
             case .run(let spec, let parsed):
                 let context = try CommandContext(
-                    spec: spec, arguments: parsed, environment: environment, console: console,
-                    executablePath: executablePath)
+                    spec: spec, arguments: parsed, rawArguments: arguments,
+                    environment: environment, console: console, executablePath: executablePath)
                 try Commands.run(context)
             }
             code = .success
@@ -60,9 +60,18 @@ public enum EngramCLI {
         }
         let code = run(
             Array(CommandLine.arguments.dropFirst()), environment: environment,
-            console: StandardConsole())
+            console: StandardConsole(), executablePath: selfPath())
         exit(code)
     }
+}
+
+/// This executable's absolute path (`/proc/self/exe`), so a detached copy can be started
+/// whatever the working directory and `PATH`.
+private func selfPath() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard count > 0 else { return CommandLine.arguments.first ?? "engram" }
+    return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 /// What a running command has at hand: its arguments, the global options, the console and a
@@ -70,17 +79,20 @@ public enum EngramCLI {
 final class CommandContext {
     let spec: CommandSpec
     let arguments: ParsedArguments
+    /// The command line as given, for re-running it detached.
+    let rawArguments: [String]
     let globals: GlobalOptions
     let environment: [String: String]
     let console: any Console
     let executablePath: String
 
     init(
-        spec: CommandSpec, arguments: ParsedArguments, environment: [String: String],
-        console: any Console, executablePath: String
+        spec: CommandSpec, arguments: ParsedArguments, rawArguments: [String],
+        environment: [String: String], console: any Console, executablePath: String
     ) throws(CLIError) {
         self.spec = spec
         self.arguments = arguments
+        self.rawArguments = rawArguments
         self.globals = try GlobalOptions(arguments)
         self.environment = environment
         self.console = console
