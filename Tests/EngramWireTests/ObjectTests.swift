@@ -181,3 +181,31 @@ func catchError(_ body: () throws(WireError) -> Void) -> WireError? {
         return error
     }
 }
+
+@Suite struct WireErrorBuilderTests {
+    @Test func buildersUseTheirCodesAndQuoteNames() {
+        #expect(WireError.noBank("x\ny").code == .noBank)
+        #expect(WireError.noBank("x\ny").message.hasPrefix("no bank 'x\\ny'"))
+        #expect(WireError.bankExists("b").code == .exists)
+        #expect(
+            WireError.dimension(got: 3, expected: 4, bank: "demo").message
+                == "the vector has 3 components; bank 'demo' has dimension 4")
+        #expect(
+            WireError.dimension(got: 3, expected: 4, bank: "d", vector: 2).message.hasPrefix(
+                "vector 2 has 3"))
+        #expect(WireError.noPattern(seq: 0, bank: "b", count: 0).message.contains("it is empty"))
+        #expect(WireError.noPattern(seq: 9, bank: "b", count: 3).message.contains("1 to 3"))
+        #expect(
+            WireError.permission(.bankDrop, role: "read").message.contains("needs the admin role"))
+        #expect(WireError.permission(.bankDrop, role: "read").code == .perm)
+        #expect(!WireError.replyTooBig(10, limit: 5).closesConnection)
+        #expect(WireError.busy(limit: 1).closesConnection)
+        #expect(WireError.shuttingDown.closesConnection)
+        #expect(WireError.timeout(milliseconds: 5).code == .timeout)
+        #expect(WireError.storeFull(cap: 1).code == .full)
+        #expect(WireError.noJob("j").code == .notFound)
+        #expect(WireError.emptyBank("b", asOf: 0).message.contains("as of 0"))
+        #expect(WireError.asOfPastEnd(9, bank: "b", count: 3).code == .badValue)
+        #expect(WireError.internalError("disk").code == .internal)
+    }
+}

@@ -308,3 +308,24 @@ func expectError(
         #expect(elapsed < .seconds(20))
     }
 }
+
+@Suite struct InlineQuotingTests {
+    @Test func quotedTokensKeepSpacesAndEscapes() throws {
+        let line = bytes(#"STORE b 1,2 LABEL "two words\n\x41\"" 'it\'s' "" x"y"#) + [0x0A]
+        let requests = try decodeAll(line)
+        #expect(
+            requests == [
+                [
+                    bytes("STORE"), bytes("b"), bytes("1,2"), bytes("LABEL"),
+                    bytes("two words\nA\""), bytes("it's"), [], bytes("x\"y"),
+                ]
+            ])
+    }
+
+    @Test(arguments: [#"PING "open"#, #"PING 'open"#, #"PING "a"b"#, "PING \"a\rb\""])
+    func unbalancedOrRunOnQuotesAreFramingErrors(line: String) {
+        expectError(.proto, closes: true) { () throws(WireError) in
+            _ = try decodeAll(bytes(line + "\n"))
+        }
+    }
+}
