@@ -72,6 +72,7 @@ public final class Store: Sendable {
         let (env, mapCap) = try openEnvironment(directory, options)
         do {
             let opened = try openDatabases(env)
+            adviseMap(directory, populateRead)
             var banks: [String: BankState] = [:]
             try env.withRead { txn in
                 for (record, spec, patterns, labels) in opened.bankStates {
@@ -82,7 +83,7 @@ public final class Store: Sendable {
                         labelsDBI: labels, matrix: matrix)
                 }
             }
-            releaseMapPages(env, directory: directory)
+            releaseMapPages(directory)
             return Engine(
                 env: env, directory: directory, options: options, mapCap: mapCap,
                 dbis: (opened.meta, opened.banks, opened.jobs), banks: banks)
