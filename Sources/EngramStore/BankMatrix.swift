@@ -2,6 +2,8 @@
 // buffer that only grows. Published prefixes never change, so readers take snapshots without
 // blocking the writer.
 
+public import EngramRetrieval
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -16,19 +18,43 @@ final class RowBuffer: @unchecked Sendable {
     let capacity: Int
     let dimension: Int
 
+    /// Bytes mapped with mmap (0 for a posix_memalign allocation).
+    private let mappedBytes: Int
+
     init(capacity: Int, dimension: Int) {
         self.capacity = capacity
         self.dimension = dimension
-        var raw: UnsafeMutableRawPointer?
-        // Large sizes are served by mmap, so untouched capacity costs address space only.
         let bytes = max(capacity * dimension * MemoryLayout<Float>.stride, 64)
+        if bytes >= RowBuffer.hugeThreshold {
+            // Page-aligned anonymous memory, with transparent huge pages where the kernel
+            // allows them: loading a large bank then takes hundreds of faults, not millions.
+            let length = (bytes + 4095) & ~4095
+            let raw = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let raw, raw != MAP_FAILED else {
+                fatalError("EngramStore: out of memory mapping \(length) bytes for a bank matrix")
+            }
+            _ = madvise(raw, length, MADV_HUGEPAGE)
+            mappedBytes = length
+            base = raw.bindMemory(to: Float.self, capacity: capacity * dimension)
+            return
+        }
+        var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
             fatalError("EngramStore: out of memory allocating \(bytes) bytes for a bank matrix")
         }
+        mappedBytes = 0
         base = raw.bindMemory(to: Float.self, capacity: capacity * dimension)
     }
 
-    deinit { free(base) }
+    static let hugeThreshold = 4 << 20
+
+    deinit {
+        if mappedBytes > 0 {
+            munmap(base, mappedBytes)
+        } else {
+            free(base)
+        }
+    }
 
     @inline(__always)
     func row(_ index: Int) -> UnsafeMutablePointer<Float> { base + index * dimension }
@@ -99,7 +125,9 @@ struct MatrixStaging {
         reserve(count + 1)
         let target = rows.row(count)
         target.update(from: values, count: rows.dimension)
-        if normalization == .l2 { l2NormalizeInPlace(target, count: rows.dimension) }
+        if normalization == .l2 {
+            l2Normalize(UnsafeMutableBufferPointer(start: target, count: rows.dimension))
+        }
         if label != nil && labels == nil {
             let fresh = LabelBuffer(capacity: rows.capacity)
             for index in 0..<count { fresh.set(index, nil) }
@@ -122,15 +150,6 @@ struct MatrixStaging {
             labels = fresh
         }
     }
-}
-
-/// Scales a row to unit Euclidean length (sums in Float64); a zero row stays zero.
-func l2NormalizeInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
-    var sum = 0.0
-    for index in 0..<count { sum += Double(row[index]) * Double(row[index]) }
-    guard sum > 0 else { return }
-    let scale = 1 / sum.squareRoot()
-    for index in 0..<count { row[index] = Float(Double(row[index]) * scale) }
 }
 
 // MARK: - Snapshot
@@ -164,6 +183,11 @@ public struct BankSnapshot: Sendable {
 
     /// The object that keeps `base` alive (for `PatternMatrix`).
     public var owner: AnyObject { buffer }
+
+    /// The rows as a retrieval matrix (normalized for `l2` banks); keeps the buffer alive.
+    public var matrix: PatternMatrix {
+        PatternMatrix(base: base, rows: rows, dimension: dimension, owner: buffer)
+    }
 
     /// Row `index` (0-based), `0..<rows`.
     public func row(_ index: Int) -> UnsafeBufferPointer<Float> {

@@ -1,6 +1,8 @@
 // On-disk records: the format marker, bank records and job records (JSON, so `mdb_dump`
 // shows them to people), and the pattern value layout (binary).
 
+import EngramRetrieval
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -104,8 +106,11 @@ struct BankRecord: Codable {
     init(_ spec: BankSpec, created: Int64) {
         name = spec.name
         dimension = spec.dimension
-        mode = spec.mode.name
-        alpha = spec.mode.alpha
+        switch spec.mode {
+        case .sparsemax: (mode, alpha) = ("sparsemax", 2)
+        case .softmax: (mode, alpha) = ("softmax", 1)
+        case .entmax(let value): (mode, alpha) = ("entmax", value)
+        }
         beta = spec.beta
         normalization = spec.normalization.rawValue
         metadata = spec.metadata
@@ -113,7 +118,7 @@ struct BankRecord: Codable {
     }
 
     func spec() throws -> BankSpec {
-        let mode: BankMode
+        let mode: Normalizer
         switch self.mode {
         case "sparsemax": mode = .sparsemax
         case "softmax": mode = .softmax

@@ -2,6 +2,7 @@
 // LMDB. `Store` is the public entry point; see the DocC catalog for the layout and rules.
 
 import CLMDB
+import EngramRetrieval
 import Synchronization
 
 #if canImport(Glibc)
@@ -58,10 +59,12 @@ public final class Store: Sendable {
                     + "\(options.initialMapSize); raise the cap")
         }
         guard (1...10_000).contains(options.maxBanks), options.maxReaders >= 8,
-            options.readerCheckInterval > 0
+            options.readerCheckInterval > 0, options.maxGrowthStep >= 4096
         else {
             throw StoreError(
-                .invalid, "maxBanks must be 1…10000, maxReaders ≥ 8, readerCheckInterval > 0")
+                .invalid,
+                "maxBanks must be 1…10000, maxReaders ≥ 8, readerCheckInterval > 0, "
+                    + "maxGrowthStep ≥ 4096")
         }
     }
 
@@ -69,6 +72,7 @@ public final class Store: Sendable {
         let (env, mapCap) = try openEnvironment(directory, options)
         do {
             let opened = try openDatabases(env)
+            adviseMap(directory, populateRead)
             var banks: [String: BankState] = [:]
             try env.withRead { txn in
                 for (record, spec, patterns, labels) in opened.bankStates {
@@ -79,7 +83,7 @@ public final class Store: Sendable {
                         labelsDBI: labels, matrix: matrix)
                 }
             }
-            releaseMapPages(env, directory: directory)
+            releaseMapPages(directory)
             return Engine(
                 env: env, directory: directory, options: options, mapCap: mapCap,
                 dbis: (opened.meta, opened.banks, opened.jobs), banks: banks)
@@ -282,8 +286,10 @@ extension Store {
     /// The stored pattern `seq` (raw values as appended), read from LMDB.
     /// - Throws: `noBank`, `notFound`.
     public func pattern(bank: String, seq: UInt64) throws -> StoredPattern {
-        guard let found = try patterns(bank: bank, range: seq..<(seq &+ 1)).first, seq >= 1
-        else {
+        _ = try engine.bank(bank)
+        let found =
+            seq == 0 || seq == .max ? nil : try patterns(bank: bank, range: seq..<seq + 1).first
+        guard let found else {
             throw StoreError(
                 .notFound,
                 "bank '\(bank)' has no pattern \(seq); sequence numbers run from 1 to its count")

@@ -1,6 +1,8 @@
 // The values the store takes and returns: options, bank specifications, patterns, jobs,
 // statistics. All are plain Sendable values.
 
+public import EngramRetrieval
+
 /// How hard a commit pushes data to the disk.
 public enum SyncPolicy: String, Sendable, Hashable, CaseIterable {
     /// Data and meta page are flushed on every commit: an acknowledged append survives an
@@ -27,11 +29,15 @@ public struct StoreOptions: Sendable, Hashable {
     public var maxReaders: Int
     /// Seconds between the writer thread's stale-reader checks. Default 10.
     public var readerCheckInterval: Double
+    /// The most one map growth adds: the map doubles, but by at most this. Default 4 GiB.
+    public var maxGrowthStep: Int
 
     public init(
         initialMapSize: Int = 64 << 20, mapCap: Int = 64 << 30, sync: SyncPolicy = .full,
-        maxBanks: Int = 256, maxReaders: Int = 512, readerCheckInterval: Double = 10
+        maxBanks: Int = 256, maxReaders: Int = 512, readerCheckInterval: Double = 10,
+        maxGrowthStep: Int = 4 << 30
     ) {
+        self.maxGrowthStep = maxGrowthStep
         self.initialMapSize = initialMapSize
         self.mapCap = mapCap
         self.sync = sync
@@ -41,45 +47,14 @@ public struct StoreOptions: Sendable, Hashable {
     }
 }
 
-/// A bank's default retrieval normalizer. The server maps it to `EngramRetrieval.Normalizer`.
-public enum BankMode: Sendable, Hashable {
-    case sparsemax
-    case softmax
-    /// α-entmax with α ∈ (1, 2].
-    case entmax(alpha: Double)
-
-    /// `sparsemax`, `softmax` or `entmax`.
-    public var name: String {
-        switch self {
-        case .sparsemax: "sparsemax"
-        case .softmax: "softmax"
-        case .entmax: "entmax"
-        }
-    }
-
-    /// α: 2 for sparsemax, 1 for softmax (the limits of the entmax family), else the given α.
-    public var alpha: Double {
-        switch self {
-        case .sparsemax: 2
-        case .softmax: 1
-        case .entmax(let alpha): alpha
-        }
-    }
-}
-
-/// Per-bank normalization of stored patterns in the retrieval matrix (LMDB keeps raw values).
-public enum Normalization: String, Sendable, Hashable, CaseIterable {
-    case none
-    case l2
-}
-
 /// What a bank is made of; fixed at creation except `metadata`.
 public struct BankSpec: Sendable, Hashable {
     /// 1…64 bytes of ASCII letters, digits, `.`, `_`, `-`.
     public var name: String
     /// 1…65536 components.
     public var dimension: Int
-    public var mode: BankMode
+    /// The default normalizer of the bank's queries.
+    public var mode: Normalizer
     /// Inverse temperature, finite and > 0.
     public var beta: Double
     public var normalization: Normalization
@@ -87,7 +62,7 @@ public struct BankSpec: Sendable, Hashable {
     public var metadata: String
 
     public init(
-        name: String, dimension: Int, mode: BankMode = .sparsemax, beta: Double = 1,
+        name: String, dimension: Int, mode: Normalizer = .sparsemax, beta: Double = 1,
         normalization: Normalization = .none, metadata: String = ""
     ) {
         self.name = name

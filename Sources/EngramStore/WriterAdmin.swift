@@ -2,6 +2,7 @@
 // published to (or retracted from) the bank table only after the commit succeeded.
 
 import CLMDB
+import EngramRetrieval
 
 extension Engine {
     // MARK: - Banks

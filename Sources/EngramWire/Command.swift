@@ -130,6 +130,31 @@ extension Command {
     }
 }
 
+extension Command {
+    /// What a peer may do. Raw values match the server's roles (read 1,
+    /// write 2, admin 3). Roles are ordered: `admin` may do everything `write` may, and
+    /// `write` everything `read` may.
+    public enum Role: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStringConvertible {
+        /// Queries: PING, INFO, BANK.LIST, BANK.INFO, GET, COMPLETE, MCOMPLETE, JOBS, JOB.GET,
+        /// STATS, QUIT.
+        case read = 1
+        /// Appends: STORE, MSTORE, JOB.SET.
+        case write = 2
+        /// Destructive and operator commands: BANK.CREATE, BANK.DROP, BACKUP.
+        case admin = 3
+
+        public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
+
+        public var description: String {
+            switch self {
+            case .read: "read"
+            case .write: "write"
+            case .admin: "admin"
+            }
+        }
+    }
+}
+
 // MARK: - Parsing
 
 extension Command {
@@ -378,13 +403,14 @@ extension Command {
             }
         }
         options.mode = try mode(name: modeName, alpha: alpha)
+        let request: CompleteRequest
         switch input {
         case .text(let queries):
             guard mask == nil else {
                 throw WireError(
                     .args, "MASK applies to BIN vectors; in text vectors write ? for unknowns")
             }
-            return CompleteRequest(bank: bank, queries: queries, options: options)
+            request = CompleteRequest(bank: bank, queries: queries, options: options)
         case .binary(let count, let bytes):
             let rows = try VectorBinary.decode(bytes, rows: count)
             if let mask, mask.count != rows[0].count {
@@ -392,10 +418,17 @@ extension Command {
                     .dim,
                     "MASK has \(mask.count) components but the vectors have \(rows[0].count)")
             }
-            return CompleteRequest(
+            request = CompleteRequest(
                 bank: bank, queries: rows.map { QueryVector(values: $0, known: mask) },
                 encoding: .bin, options: options)
         }
+        if let index = request.queries.firstIndex(where: { $0.known?.contains(true) == false }) {
+            throw WireError(
+                .masked,
+                (batch ? "query \(index + 1) has " : "the query has ")
+                    + "no known component; give at least one value")
+        }
+        return request
     }
 
     private static func parseJobSet(
@@ -403,7 +436,7 @@ extension Command {
     ) throws(WireError) -> JobSetRequest {
         let id = try cursor.name("job id")
         let word = try cursor.required("state")
-        guard let state = JobState(rawValue: upper(word).lowercased()) else {
+        guard let state = JobObject.State(rawValue: upper(word).lowercased()) else {
             throw WireError(
                 .badValue,
                 "unknown job state \(WireError.quote(word)); use running, done or failed")

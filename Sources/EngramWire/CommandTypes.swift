@@ -1,28 +1,6 @@
 // The value types that commands carry: roles, retrieval modes, vector formats, and the
 // structured payloads of the larger commands.
 
-/// What a peer may do. Roles are ordered: `admin` may do everything `write` may, and
-/// `write` everything `read` may.
-public enum Role: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStringConvertible {
-    /// Queries: PING, INFO, BANK.LIST, BANK.INFO, GET, COMPLETE, MCOMPLETE, JOBS, JOB.GET,
-    /// STATS, QUIT.
-    case read
-    /// Appends: STORE, MSTORE, JOB.SET.
-    case write
-    /// Destructive and operator commands: BANK.CREATE, BANK.DROP, BACKUP.
-    case admin
-
-    public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public var description: String {
-        switch self {
-        case .read: "read"
-        case .write: "write"
-        case .admin: "admin"
-        }
-    }
-}
-
 /// The normalizer of the retrieval dynamics (SPEC §2): sparsemax (default), softmax (the
 /// dense modern Hopfield model), or α-entmax with α ∈ (1, 2].
 public enum RetrievalMode: Sendable, Hashable, CustomStringConvertible {
@@ -101,13 +79,6 @@ public enum VectorFormat: String, Sendable, Hashable, CaseIterable {
     case text
     /// Little-endian IEEE-754 binary32 in one bulk string (``VectorBinary``).
     case bin
-}
-
-/// The state of an ingestion job.
-public enum JobState: String, Sendable, Hashable, CaseIterable {
-    case running
-    case done
-    case failed
 }
 
 /// A query: values, and which components are known. Unknown components carry 0.
@@ -297,10 +268,10 @@ public struct CompleteRequest: Sendable, Hashable {
 /// `JOB.SET`: a job's final or current state.
 public struct JobSetRequest: Sendable, Hashable {
     public var id: String
-    public var state: JobState
+    public var state: JobObject.State
     public var message: String?
 
-    public init(id: String, state: JobState, message: String? = nil) {
+    public init(id: String, state: JobObject.State, message: String? = nil) {
         self.id = id
         self.state = state
         self.message = message

@@ -99,25 +99,12 @@ public struct PatternObject: Sendable, Hashable {
 
 // MARK: - Completion
 
-/// One stored pattern that supports a completion, with its weight.
-public struct SupportEntry: Sendable, Hashable {
-    public var seq: Int
-    public var label: String?
-    public var weight: Double
-
-    public init(seq: Int, label: String?, weight: Double) {
-        self.seq = seq
-        self.label = label
-        self.weight = weight
-    }
-}
-
 /// The answer to one query, as `COMPLETE` (and each element of `MCOMPLETE`) reports it.
 public struct CompletionObject: Sendable, Hashable {
     /// The completed pattern.
     public var pattern: [Float]
     /// Supporting patterns, by weight descending then sequence number.
-    public var support: [SupportEntry]
+    public var support: [Support]
     public var energy: Double
     public var steps: Int
     public var converged: Bool
@@ -126,8 +113,21 @@ public struct CompletionObject: Sendable, Hashable {
     /// The bank prefix the answer was computed over: its last sequence number.
     public var asOf: Int
 
+    /// One stored pattern that supports a completion, with its weight.
+    public struct Support: Sendable, Hashable {
+        public var seq: Int
+        public var label: String?
+        public var weight: Double
+
+        public init(seq: Int, label: String?, weight: Double) {
+            self.seq = seq
+            self.label = label
+            self.weight = weight
+        }
+    }
+
     public init(
-        pattern: [Float], support: [SupportEntry], energy: Double, steps: Int,
+        pattern: [Float], support: [Support], energy: Double, steps: Int,
         converged: Bool, exact: Bool, asOf: Int
     ) {
         self.pattern = pattern
@@ -158,7 +158,7 @@ public struct CompletionObject: Sendable, Hashable {
     public init(reply: Reply, format: VectorFormat) throws(WireError) {
         let object = try ReplyObject(reply, kind: "completion")
         pattern = try object.vector("pattern", format: format)
-        var support: [SupportEntry] = []
+        var support: [Support] = []
         for element in try object.array("support") {
             guard case .array(let triple?) = element, triple.count == 3,
                 case .integer(let seq) = triple[0],
@@ -168,7 +168,7 @@ public struct CompletionObject: Sendable, Hashable {
                 throw WireError(
                     .proto, "completion reply: malformed support entry", closesConnection: false)
             }
-            support.append(SupportEntry(seq: seq, label: triple[1].string, weight: weight))
+            support.append(Support(seq: seq, label: triple[1].string, weight: weight))
         }
         self.support = support
         energy = try object.real("energy")
@@ -190,14 +190,21 @@ public struct JobObject: Sendable, Hashable {
     public var rows: Int
     public var total: Int?
     public var skipped: Int
-    public var state: JobState
+    public var state: State
     public var message: String
     /// Last update, milliseconds since the Unix epoch.
     public var updated: Int
 
+    /// The state of an ingestion job.
+    public enum State: String, Sendable, Hashable, CaseIterable {
+        case running
+        case done
+        case failed
+    }
+
     public init(
         id: String, bank: String, source: String, position: Int, rows: Int, total: Int?,
-        skipped: Int, state: JobState, message: String, updated: Int
+        skipped: Int, state: State, message: String, updated: Int
     ) {
         self.id = id
         self.bank = bank
@@ -232,7 +239,7 @@ public struct JobObject: Sendable, Hashable {
         rows = try object.integer("rows")
         total = try object.optionalInteger("total")
         skipped = try object.integer("skipped")
-        guard let state = JobState(rawValue: try object.string("state")) else {
+        guard let state = State(rawValue: try object.string("state")) else {
             throw WireError(.proto, "job reply: unknown state", closesConnection: false)
         }
         self.state = state
@@ -304,49 +311,61 @@ public struct InfoObject: Sendable, Hashable {
     }
 }
 
-/// Per-command counters and latencies in `STATS`.
-public struct CommandStatistics: Sendable, Hashable {
-    /// The verb, e.g. `COMPLETE`.
-    public var name: String
-    public var calls: Int
-    public var errors: Int
-    /// Latency percentiles and maximum, microseconds.
-    public var p50Micros: Int
-    public var p99Micros: Int
-    public var maxMicros: Int
-
-    public init(
-        name: String, calls: Int, errors: Int, p50Micros: Int, p99Micros: Int, maxMicros: Int
-    ) {
-        self.name = name
-        self.calls = calls
-        self.errors = errors
-        self.p50Micros = p50Micros
-        self.p99Micros = p99Micros
-        self.maxMicros = maxMicros
-    }
-
-    func toReply() -> Reply {
-        .object([
-            ("name", .text(name)), ("calls", .integer(calls)), ("errors", .integer(errors)),
-            ("p50_us", .integer(p50Micros)), ("p99_us", .integer(p99Micros)),
-            ("max_us", .integer(maxMicros)),
-        ])
-    }
-
-    init(reply: Reply) throws(WireError) {
-        let object = try ReplyObject(reply, kind: "command statistics")
-        name = try object.string("name")
-        calls = try object.integer("calls")
-        errors = try object.integer("errors")
-        p50Micros = try object.integer("p50_us")
-        p99Micros = try object.integer("p99_us")
-        maxMicros = try object.integer("max_us")
-    }
-}
-
 /// The daemon's counters, as `STATS` reports them.
 public struct StatsObject: Sendable, Hashable {
+    /// Per-command counters and latencies.
+    public struct CommandEntry: Sendable, Hashable {
+        /// The verb, e.g. `COMPLETE`; `OTHER` counts unknown commands.
+        public var name: String
+        public var calls: Int
+        public var errors: Int
+        /// Latency percentiles and maximum, microseconds.
+        public var p50Micros: Int
+        public var p99Micros: Int
+        public var maxMicros: Int
+
+        public init(
+            name: String, calls: Int, errors: Int, p50Micros: Int, p99Micros: Int,
+            maxMicros: Int
+        ) {
+            self.name = name
+            self.calls = calls
+            self.errors = errors
+            self.p50Micros = p50Micros
+            self.p99Micros = p99Micros
+            self.maxMicros = maxMicros
+        }
+
+        func toReply() -> Reply {
+            .object([
+                ("name", .text(name)), ("calls", .integer(calls)), ("errors", .integer(errors)),
+                ("p50_us", .integer(p50Micros)), ("p99_us", .integer(p99Micros)),
+                ("max_us", .integer(maxMicros)),
+            ])
+        }
+
+        init(reply: Reply) throws(WireError) {
+            let object = try ReplyObject(reply, kind: "stats command")
+            name = try object.string("name")
+            calls = try object.integer("calls")
+            errors = try object.integer("errors")
+            p50Micros = try object.integer("p50_us")
+            p99Micros = try object.integer("p99_us")
+            maxMicros = try object.integer("max_us")
+        }
+    }
+
+    /// A bank's pattern count.
+    public struct BankEntry: Sendable, Hashable {
+        public var name: String
+        public var count: Int
+
+        public init(name: String, count: Int) {
+            self.name = name
+            self.count = count
+        }
+    }
+
     public var uptimeSeconds: Int
     /// Open connections now, and accepted since start.
     public var connections: Int
@@ -355,17 +374,17 @@ public struct StatsObject: Sendable, Hashable {
     public var requests: Int
     public var errors: Int
     /// Commands that were called at least once, in verb order.
-    public var commands: [CommandStatistics]
+    public var commands: [CommandEntry]
     /// Each bank's pattern count, by name.
-    public var banks: [(name: String, count: Int)]
-    /// Bytes of the LMDB map in use, and its current size.
+    public var banks: [BankEntry]
+    /// Size of the LMDB data file, and the current map size, in bytes.
     public var storeBytes: Int
     public var mapSize: Int
 
     public init(
         uptimeSeconds: Int, connections: Int, connectionsTotal: Int, requests: Int,
-        errors: Int, commands: [CommandStatistics], banks: [(name: String, count: Int)],
-        storeBytes: Int, mapSize: Int
+        errors: Int, commands: [CommandEntry], banks: [BankEntry], storeBytes: Int,
+        mapSize: Int
     ) {
         self.uptimeSeconds = uptimeSeconds
         self.connections = connections
@@ -382,18 +401,15 @@ public struct StatsObject: Sendable, Hashable {
     /// map_size`; `commands` is an array of objects `name calls errors p50_us p99_us max_us`,
     /// `banks` an array of objects `name count`.
     public func toReply() -> Reply {
-        .object([
+        let banks = banks.map {
+            Reply.object([("name", .text($0.name)), ("count", .integer($0.count))])
+        }
+        return .object([
             ("uptime_s", .integer(uptimeSeconds)), ("connections", .integer(connections)),
             ("connections_total", .integer(connectionsTotal)), ("requests", .integer(requests)),
             ("errors", .integer(errors)), ("commands", .array(commands.map { $0.toReply() })),
-            (
-                "banks",
-                .array(
-                    banks.map {
-                        .object([("name", .text($0.name)), ("count", .integer($0.count))])
-                    })
-            ),
-            ("store_bytes", .integer(storeBytes)), ("map_size", .integer(mapSize)),
+            ("banks", .array(banks)), ("store_bytes", .integer(storeBytes)),
+            ("map_size", .integer(mapSize)),
         ])
     }
 
@@ -404,26 +420,18 @@ public struct StatsObject: Sendable, Hashable {
         connectionsTotal = try object.integer("connections_total")
         requests = try object.integer("requests")
         errors = try object.integer("errors")
-        var commands: [CommandStatistics] = []
+        var commands: [CommandEntry] = []
         for element in try object.array("commands") {
-            commands.append(try CommandStatistics(reply: element))
+            commands.append(try CommandEntry(reply: element))
         }
         self.commands = commands
-        var banks: [(name: String, count: Int)] = []
+        var banks: [BankEntry] = []
         for element in try object.array("banks") {
             let bank = try ReplyObject(element, kind: "stats bank")
-            banks.append((try bank.string("name"), try bank.integer("count")))
+            banks.append(BankEntry(name: try bank.string("name"), count: try bank.integer("count")))
         }
         self.banks = banks
         storeBytes = try object.integer("store_bytes")
         mapSize = try object.integer("map_size")
-    }
-
-    public static func == (lhs: StatsObject, rhs: StatsObject) -> Bool {
-        lhs.toReply() == rhs.toReply()
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(toReply())
     }
 }
