@@ -6,7 +6,7 @@ import Glibc
 struct Session: Sendable {
     let id: UInt64
     let peer: PeerCredentials
-    let role: Role
+    let role: Command.Role
 }
 
 /// One client connection, served by its own thread from accept to close.
@@ -61,7 +61,7 @@ final class Connection {
                 continue
             } else if errno == EAGAIN || errno == EWOULDBLOCK {
                 if server.isStopping {
-                    send(WireError(.shutdown, "the daemon is stopping").toReply())
+                    send(WireError.shuttingDown.toReply())
                     return
                 }
             } else {
@@ -88,7 +88,7 @@ final class Connection {
                 break
             }
             if server.isStopping {
-                append(WireError(.shutdown, "the daemon is stopping").toReply())
+                append(WireError.shuttingDown.toReply())
                 keepOpen = false
                 break
             }
@@ -108,9 +108,10 @@ final class Connection {
         let outcome = server.dispatcher.handle(arguments, session: session)
         let before = output.count
         outcome.reply.encode(into: &output)
-        if output.count - before > server.wireLimits.maxReplyBytes {
+        let size = output.count - before
+        if size > server.wireLimits.maxReplyBytes {
             output.removeSubrange(before...)
-            WireError(.tooBig, "the reply is over the reply size limit; ask for less")
+            WireError.replyTooBig(size, limit: server.wireLimits.maxReplyBytes)
                 .toReply().encode(into: &output)
         }
         let elapsed = monotonicNanoseconds() &- started

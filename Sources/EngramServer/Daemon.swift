@@ -257,7 +257,7 @@ private struct AcceptLoop {
         else {
             server.log.warning(
                 "connection limit reached", ("limit", "\(server.configuration.maxConnections)"))
-            reject(fd, WireError(.busy, "connection limit reached; try again later"))
+            reject(fd, WireError.busy(limit: server.configuration.maxConnections))
             return
         }
         let session = Session(id: id, peer: peer, role: role)
@@ -271,7 +271,7 @@ private struct AcceptLoop {
         if !started {
             server.log.error("cannot start a connection thread", ("error", errnoText()))
             server.connections.remove(id)
-            reject(fd, WireError(.busy, "the server cannot take more connections now"))
+            reject(fd, WireError.busy(limit: server.connections.count))
         }
     }
 

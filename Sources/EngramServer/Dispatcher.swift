@@ -45,13 +45,9 @@ final class Dispatcher: Sendable {
             return (WireError(.unknown, "unknown command").toReply(), false)
         }
         guard session.role >= verb.requiredRole else {
-            return (
-                WireError(
-                    .perm,
-                    "\(verb) needs the \(verb.requiredRole) role; uid \(session.peer.uid) has "
-                        + "\(session.role)"
-                ).toReply(), false
-            )
+            let error = WireError.permission(
+                verb, role: session.role.description, uid: session.peer.uid)
+            return (error.toReply(), false)
         }
         do {
             let command = try Command.parse(arguments)
@@ -65,7 +61,7 @@ final class Dispatcher: Sendable {
             return (reply(for: error), false)
         } catch {
             log.error("request failed", ("command", "\(verb)"), ("error", "\(error)"))
-            return (WireError(.internal, "\(verb) failed; see the daemon log").toReply(), false)
+            return (WireError.internalError("\(verb) failed").toReply(), false)
         }
     }
 
@@ -132,10 +128,16 @@ final class Dispatcher: Sendable {
     }
 
     private func get(_ request: GetRequest) throws -> Reply {
-        guard request.seq > 0 else {
-            throw StoreError(.notFound, "sequence numbers start at 1")
+        let stored: StoredPattern
+        do {
+            guard request.seq > 0 else {
+                throw StoreError(.notFound, "sequence numbers start at 1")
+            }
+            stored = try store.pattern(bank: request.bank, seq: UInt64(request.seq))
+        } catch let error as StoreError where error.code == .notFound {
+            let count = try store.bankInfo(request.bank).count
+            throw WireError.noPattern(seq: request.seq, bank: request.bank, count: count)
         }
-        let stored = try store.pattern(bank: request.bank, seq: UInt64(request.seq))
         return PatternObject(
             seq: Int(stored.seq), pattern: stored.values, label: stored.label,
             time: Int(stored.appendedMillis)
@@ -157,22 +159,21 @@ final class Dispatcher: Sendable {
     private func complete(_ request: CompleteRequest, batch: Bool) throws -> Reply {
         let deadline =
             monotonicNanoseconds() + UInt64(configuration.queryTimeoutMilliseconds) * 1_000_000
-        let snapshot = try store.snapshot(
-            bank: request.bank, asOf: request.options.asOf.map(UInt64.init))
+        let asOf = request.options.asOf
+        if let asOf {
+            let count = try store.bankInfo(request.bank).count
+            if asOf > count {
+                throw WireError.asOfPastEnd(asOf, bank: request.bank, count: count)
+            }
+        }
+        let snapshot = try store.snapshot(bank: request.bank, asOf: asOf.map(UInt64.init))
         for (index, query) in request.queries.enumerated()
         where query.values.count != snapshot.dimension {
-            let which = batch ? "query \(index + 1) has" : "the query has"
-            throw WireError(
-                .dim,
-                "\(which) \(query.values.count) components; bank '\(request.bank)' has "
-                    + "dimension \(snapshot.dimension)")
+            throw WireError.dimension(
+                got: query.values.count, expected: snapshot.dimension, bank: request.bank,
+                vector: batch ? index + 1 : nil)
         }
-        guard snapshot.rows > 0 else {
-            throw WireError(
-                .notFound,
-                "bank '\(request.bank)' has no patterns"
-                    + (request.options.asOf.map { " as of \($0)" } ?? "") + "; STORE some first")
-        }
+        guard snapshot.rows > 0 else { throw WireError.emptyBank(request.bank, asOf: asOf) }
         let matrix = PatternMatrix(
             base: snapshot.base, rows: snapshot.rows, dimension: snapshot.dimension,
             owner: snapshot.owner)
@@ -218,11 +219,10 @@ final class Dispatcher: Sendable {
     }
 
     private func timeout(answered: Int, of total: Int) -> WireError {
-        WireError(
-            .timeout,
-            "the query ran over its budget of \(configuration.queryTimeoutMilliseconds) ms "
-                + "(\(answered) of \(total) answered); send fewer queries, fewer STEPS, or "
-                + "raise query-timeout-ms")
+        log.info(
+            "query over its time budget", ("answered", "\(answered)"), ("queries", "\(total)"),
+            ("budget_ms", "\(configuration.queryTimeoutMilliseconds)"))
+        return WireError.timeout(milliseconds: configuration.queryTimeoutMilliseconds)
     }
 
     private func completionObject(
@@ -231,7 +231,7 @@ final class Dispatcher: Sendable {
         -> CompletionObject
     {
         let support = completion.support.map { entry in
-            EngramWire.SupportEntry(
+            CompletionObject.Support(
                 seq: Int(snapshot.seq(ofRow: entry.index)),
                 label: snapshot.label(ofRow: entry.index),
                 weight: entry.weight)
@@ -243,22 +243,27 @@ final class Dispatcher: Sendable {
     }
 
     static func parameters(_ options: CompletionOptions, bank: BankSpec) -> RetrievalParameters {
-        let normalizer: Normalizer
-        switch options.mode {
-        case .sparsemax: normalizer = .sparsemax
-        case .softmax: normalizer = .softmax
-        case .entmax(let alpha): normalizer = .entmax(alpha: alpha)
-        case nil:
-            switch bank.mode {
-            case .sparsemax: normalizer = .sparsemax
-            case .softmax: normalizer = .softmax
-            case .entmax(let alpha): normalizer = .entmax(alpha: alpha)
-            }
-        }
-        return RetrievalParameters(
-            normalizer: normalizer, beta: options.beta ?? bank.beta, steps: options.steps ?? 1,
+        RetrievalParameters(
+            normalizer: options.mode.map(normalizer) ?? bank.mode,
+            beta: options.beta ?? bank.beta, steps: options.steps ?? 1,
             tolerance: options.tolerance ?? 1e-4, topK: options.top,
-            normalization: bank.normalization == .l2 ? .l2 : .none)
+            normalization: bank.normalization)
+    }
+
+    static func normalizer(_ mode: RetrievalMode) -> Normalizer {
+        switch mode {
+        case .sparsemax: .sparsemax
+        case .softmax: .softmax
+        case .entmax(let alpha): .entmax(alpha: alpha)
+        }
+    }
+
+    static func mode(_ normalizer: Normalizer) -> RetrievalMode {
+        switch normalizer {
+        case .sparsemax: .sparsemax
+        case .softmax: .softmax
+        case .entmax(let alpha): .entmax(alpha: alpha)
+        }
     }
 
     // MARK: - Backup and statistics
@@ -280,14 +285,14 @@ final class Dispatcher: Sendable {
 
     private func stats() throws -> Reply {
         let entries = statistics.snapshot()
-        var commands: [EngramWire.CommandStatistics] = []
+        var commands: [StatsObject.CommandEntry] = []
         var requests = 0
         var errors = 0
         for (index, entry) in entries.enumerated() where entry.calls > 0 {
             requests += Int(entry.calls)
             errors += Int(entry.errors)
             commands.append(
-                EngramWire.CommandStatistics(
+                StatsObject.CommandEntry(
                     name: RequestCounters.names[index], calls: Int(entry.calls),
                     errors: Int(entry.errors),
                     p50Micros: Int(entry.latency.quantile(0.5) / 1000),
@@ -298,7 +303,8 @@ final class Dispatcher: Sendable {
         return StatsObject(
             uptimeSeconds: uptimeSeconds(), connections: connections.count,
             connectionsTotal: Int(connections.accepted), requests: requests, errors: errors,
-            commands: commands, banks: store.listBanks().map { ($0.name, $0.count) },
+            commands: commands,
+            banks: store.listBanks().map { StatsObject.BankEntry(name: $0.name, count: $0.count) },
             storeBytes: figures.fileBytes, mapSize: figures.mapSize
         ).toReply()
     }
@@ -326,27 +332,16 @@ final class Dispatcher: Sendable {
     // MARK: - Conversions
 
     static func spec(_ create: BankCreate) -> BankSpec {
-        let mode: BankMode
-        switch create.mode {
-        case .sparsemax: mode = .sparsemax
-        case .softmax: mode = .softmax
-        case .entmax(let alpha): mode = .entmax(alpha: alpha)
-        }
-        return BankSpec(
-            name: create.name, dimension: create.dimension, mode: mode, beta: create.beta,
-            normalization: create.normalize == .l2 ? .l2 : .none, metadata: create.meta)
+        BankSpec(
+            name: create.name, dimension: create.dimension, mode: normalizer(create.mode),
+            beta: create.beta, normalization: create.normalize == .l2 ? .l2 : .none,
+            metadata: create.meta)
     }
 
     static func bankObject(_ info: BankInfo) -> BankObject {
-        let mode: RetrievalMode
-        switch info.spec.mode {
-        case .sparsemax: mode = .sparsemax
-        case .softmax: mode = .softmax
-        case .entmax(let alpha): mode = .entmax(alpha: alpha)
-        }
-        return BankObject(
-            name: info.name, dimension: info.spec.dimension, mode: mode, beta: info.spec.beta,
-            normalize: info.spec.normalization == .l2 ? .l2 : .none,
+        BankObject(
+            name: info.name, dimension: info.spec.dimension, mode: mode(info.spec.mode),
+            beta: info.spec.beta, normalize: info.spec.normalization == .l2 ? .l2 : .none,
             created: Int(info.createdMicros / 1000), count: info.count,
             meta: info.spec.metadata)
     }
@@ -355,7 +350,7 @@ final class Dispatcher: Sendable {
         JobObject(
             id: job.id, bank: job.bank, source: job.source, position: Int(job.position),
             rows: Int(job.rowsDone), total: job.total.map { Int($0) }, skipped: Int(job.skipped),
-            state: EngramWire.JobState(rawValue: job.state.rawValue) ?? .running,
+            state: JobObject.State(rawValue: job.state.rawValue) ?? .running,
             message: job.message, updated: Int(job.updatedMicros / 1000))
     }
 

@@ -66,7 +66,7 @@ public struct RolePolicy: Sendable, Equatable {
     }
 
     /// The peer's role, or nil when it has none (it is then refused at accept).
-    public func role(for peer: PeerCredentials) -> Role? {
+    public func role(for peer: PeerCredentials) -> Command.Role? {
         let groups = [peer.gid] + peer.groups
         if adminUIDs.contains(peer.uid) || adminGIDs.containsAny(groups) { return .admin }
         if writerUIDs.contains(peer.uid) || writerGIDs.containsAny(groups) { return .write }
