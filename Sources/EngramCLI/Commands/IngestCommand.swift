@@ -68,7 +68,7 @@ enum IngestCommand {
         let jobID = FeatureSupport.jobID(bank: plan.bank, source: plan.source)
 
         let (spec, created) = try prepareBank(context, client: client, plan: plan, requested)
-        let job = try existingJob(client, id: jobID)
+        let job = try settledJob(client, id: jobID)
         let total = try FeatureSupport.run(plan.csv) { try countRows(plan.csv) }
 
         // A finished job over the same rows has nothing left to do; a file that has grown
@@ -215,6 +215,38 @@ enum IngestCommand {
             if error.kind == .daemon(code: "NOBANK") { return nil }
             throw error
         }
+    }
+
+    /// The job's record once nobody is advancing it.
+    ///
+    /// A killed ingest's last batches may still be in engramd's socket buffer and commit a
+    /// moment after the client died; resuming from the position read before they land would
+    /// store them twice. So a running job whose progress moved within the last second is
+    /// watched until it has been still for a second, and one that keeps moving for three
+    /// seconds belongs to another live ingest, which is an error.
+    // TODO(#7): a compare-and-set on the job position in MSTORE would make this exact.
+    static func settledJob(_ client: DaemonClient, id: String) throws(CLIError) -> JobObject? {
+        var job = try existingJob(client, id: id)
+        let start = ProgressBar.now()
+        while let current = job, current.state == .running {
+            let quiet = wallClockMillis() - current.updated
+            if quiet >= 1000 { break }
+            guard ProgressBar.now() - start < 3 else {
+                throw CLIError(
+                    .unavailable,
+                    "job \(id) is being run by another ingest (it moved \(quiet) ms ago)",
+                    hint: "wait for it ('engram jobs') or stop it, then run this again")
+            }
+            usleep(200_000)
+            job = try existingJob(client, id: id)
+        }
+        return job
+    }
+
+    private static func wallClockMillis() -> Int {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int(spec.tv_sec) * 1000 + Int(spec.tv_nsec) / 1_000_000
     }
 
     static func existingJob(_ client: DaemonClient, id: String) throws(CLIError) -> JobObject? {
