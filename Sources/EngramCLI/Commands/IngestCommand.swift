@@ -146,8 +146,7 @@ enum IngestCommand {
         let programName = plan.programPath ?? "the default feature program"
         let program = try FeatureSupport.run(programName) { () throws -> FeatureProgram in
             guard let path = plan.programPath else { return FeatureProgram.default }
-            let text = try FeatureSupport.run(path) { try readText(path) }
-            return try FeatureProgram(parsing: text)
+            return try FeatureProgram(contentsOfFile: path)
         }
         let header = try FeatureSupport.run(plan.csv) { try CSVReader(path: plan.csv).header }
         let timeColumn = plan.timeColumn ?? FeatureSupport.guessTimeColumn(header)
@@ -280,13 +279,6 @@ enum IngestCommand {
         var rows = 0
         while try reader.next() { rows += 1 }
         return rows
-    }
-
-    private static func readText(_ path: String) throws -> String {
-        let reader = try LineReader(path: path)
-        var lines: [Substring] = []
-        while let line = try reader.next() { lines.append(line) }
-        return lines.joined(separator: "\n") + "\n"
     }
 
     static func absolute(_ path: String) -> String {
