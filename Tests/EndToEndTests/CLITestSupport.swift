@@ -26,7 +26,10 @@ enum CLIBinaries {
     }()
 
     static var engram: String { directory + "/engram" }
-    static var engramd: String { directory + "/engramd" }
+    /// `ENGRAMD` overrides the daemon's path (to test against another build of it).
+    static var engramd: String {
+        ProcessInfo.processInfo.environment["ENGRAMD"] ?? directory + "/engramd"
+    }
 
     /// A file of the package, such as `data/digits.csv`.
     static func file(_ relative: String) -> String {

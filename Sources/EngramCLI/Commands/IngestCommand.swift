@@ -189,7 +189,10 @@ enum IngestCommand {
             try requested.fittingNormalization(csvPath: plan.csv, prefix: prefix)
         }
         var request = ["BANK.CREATE", plan.bank, "DIM", String(spec.dimension)]
-        if let beta = plan.beta { request += ["BETA", NumberFormat.double(beta)] }
+        // z-scored features make scores grow with the dimension; β = 1/√d keeps a few
+        // historical moments in the support instead of one.
+        let beta = plan.beta ?? 1 / Double(spec.dimension).squareRoot()
+        request += ["BETA", NumberFormat.double(beta)]
         request += ["META", spec.json()]
         _ = try client.call(request)
         context.note(
@@ -235,8 +238,7 @@ enum IngestCommand {
             context.emit(job?.json ?? .object([("id", .string(jobID))]))
         } else if let job {
             context.console.out(
-                "ingested \(plan.csv) into \(plan.bank): \(job.rows) patterns "
-                    + "(job \(jobID)): \(job.message)\n")
+                "ingested \(plan.csv) into \(plan.bank) (job \(jobID)): \(job.message)\n")
         }
     }
 
