@@ -205,7 +205,10 @@ enum CommandCatalog {
     static let backup = CommandSpec(
         path: ["backup"], synopsis: ["DIR"],
         summary: "write a compact, consistent copy of the store while engramd serves",
-        discussion: "DIR is on the daemon's machine and is written by the daemon.",
+        discussion: """
+            DIR is written by the daemon, on its machine; a relative DIR is taken under
+            engramd's state directory. It must be new or empty.
+            """,
         positionals: [PositionalSpec(name: "DIR", help: "an empty or new directory")],
         examples: ["engram backup /var/backups/engram-$(date +%F)"])
 
