@@ -12,12 +12,17 @@ enum StoreBench {
         let root = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         print("temporary directory: \(root) (removed at the end)")
-        let syncsPerSecond = try measureSyncs(root)
-        print(
-            "baseline: write+fdatasync of 4 KiB on the same file system: "
-                + "\(format(syncsPerSecond)) syncs/s (one sync per request could give no more)")
-        try appendThroughput(root, baseline: syncsPerSecond)
-        try openLargeBank(root)
+        // ENGRAM_BENCH_STORE=append or =open runs one part only.
+        let only = ProcessInfo.processInfo.environment["ENGRAM_BENCH_STORE"]
+        if only != "open" {
+            let syncsPerSecond = try measureSyncs(root)
+            print(
+                "baseline: write+fdatasync of 4 KiB on the same file system: "
+                    + "\(format(syncsPerSecond)) syncs/s (one sync per request could give "
+                    + "no more)")
+            try appendThroughput(root, baseline: syncsPerSecond)
+        }
+        if only != "append" { try openLargeBank(root) }
     }
 
     // MARK: - Append throughput
