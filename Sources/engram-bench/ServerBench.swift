@@ -27,6 +27,11 @@ enum ServerBench {
         let root = String(cString: mkdtemp(&template)!)
         defer { try? FileManager.default.removeItem(atPath: root) }
         print("engramd: \(engramd)\nredis-server: \(redis)\ntemporary directory: \(root)")
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?"
+        print(
+            "load average \(load.split(separator: " ").prefix(3).joined(separator: " ")) on "
+                + "\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs (absolute rates depend on it; the "
+                + "ratios less)")
 
         let redisSocket = root + "/redis.sock"
         let redisServer = try start(

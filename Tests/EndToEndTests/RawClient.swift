@@ -108,6 +108,10 @@ final class RawClient: @unchecked Sendable {
 
     /// Sends one RESP request and reads its reply.
     func call(_ arguments: String...) throws -> RESP {
+        try call(arguments)
+    }
+
+    func call(_ arguments: [String]) throws -> RESP {
         send(RawClient.resp(arguments))
         return try reply()
     }
