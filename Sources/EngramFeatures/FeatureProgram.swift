@@ -1,0 +1,126 @@
+// A feature program: versioned text, one template per line, expanded against the input's
+// channels into an ordered list of uniquely named features.
+
+/// A parsed feature program.
+///
+/// The text format: the first line that is neither blank nor a comment is the version line
+/// `engram-features 1`; every further non-blank line is one template (see the DocC article
+/// "Feature programs"); `#` starts a comment outside a quoted channel name.
+///
+/// Values are immutable and `Sendable`. Parsing is linear in the text length.
+public struct FeatureProgram: Sendable, Equatable {
+    /// The language version this build reads and writes.
+    public static let languageVersion = 1
+
+    /// The program text, exactly as given (stored in bank metadata).
+    public let text: String
+    public let version: Int
+    let lines: [TemplateLine]
+
+    /// Parses a program.
+    ///
+    /// - Throws: `FeatureError` with code `version` (missing or unknown version line),
+    ///   `parse` (grammar; the error carries line, column and a caret excerpt) or `argument`
+    ///   (an out-of-range number).
+    public init(parsing text: String) throws {
+        self.text = text
+        var version: Int?
+        var lines: [TemplateLine] = []
+        var number = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            var line = String(rawLine)
+            if line.hasSuffix("\r") { line.removeLast() }
+            let code = stripComment(line)
+            guard !code.allSatisfy({ $0 == " " || $0 == "\t" }) else { continue }
+            if version == nil {
+                version = try parseVersionLine(code, line: number)
+                continue
+            }
+            lines.append(try FeatureParser.parseLine(code, line: number))
+        }
+        guard let version else {
+            throw FeatureError(
+                .version, "a program starts with the line 'engram-features 1'", line: 1)
+        }
+        self.version = version
+        self.lines = lines
+    }
+
+    /// Expands the program against the input channels: `*` becomes every channel, in order.
+    ///
+    /// - Parameter channels: the channel names `*` stands for; a named channel must be
+    ///   among them.
+    /// - Returns: the features in program order (line by line; within a line orders vary
+    ///   slowest, then brace sets from left to right).
+    /// - Throws: `FeatureError` `unknownChannel`, `duplicate` (the same canonical name
+    ///   twice, with both lines), `argument`, or `parse` when the program has no features.
+    public func features(channels: [String]) throws -> [Feature] {
+        var features: [Feature] = []
+        var firstLine: [String: Int] = [:]
+        for line in lines {
+            for feature in try expand(line, channels: channels) {
+                let name = feature.name
+                if let earlier = firstLine[name] {
+                    throw FeatureError(
+                        .duplicate,
+                        "feature \(name) is generated twice (lines \(earlier) and \(line.line)); "
+                            + "remove one of them", line: line.line)
+                }
+                firstLine[name] = line.line
+                features.append(feature)
+            }
+        }
+        guard !features.isEmpty else {
+            throw FeatureError(.parse, "the program has no feature lines")
+        }
+        return features
+    }
+
+    // MARK: - Default program
+
+    /// The program used when the user gives none, `engram-default-v1`: for every channel,
+    /// value, momentum and acceleration (orders 0..2), three lags of the value, and rolling
+    /// mean, std, min and max over 4 and 16 rows at each order. 30 features per channel;
+    /// the first 17 rows are warm-up.
+    public static let defaultText = """
+        engram-features 1
+        # engram-default-v1: the program used when none is given.
+        # Orders 0, 1, 2 are value, momentum (diff) and acceleration (diff of diff).
+        d{0,1,2}:*
+        lag(*,{1,2,3})
+        d{0,1,2}:win(*,{4,16},{mean,std,min,max})
+
+        """
+
+    /// The parsed default program.
+    public static let `default`: FeatureProgram = try! FeatureProgram(parsing: defaultText)
+}
+
+/// The line without its comment: `#` outside a quoted name starts a comment.
+private func stripComment(_ line: String) -> String {
+    var inQuotes = false
+    var result = ""
+    for character in line {
+        if character == "\"" { inQuotes.toggle() }
+        if character == "#" && !inQuotes { break }
+        result.append(character)
+    }
+    return result
+}
+
+private func parseVersionLine(_ code: String, line: Int) throws -> Int {
+    let words = code.split(whereSeparator: { $0 == " " || $0 == "\t" })
+    guard words.count == 2, words[0] == "engram-features", let version = Int(words[1]) else {
+        throw FeatureError(
+            .version, "the first line must be 'engram-features 1', found '\(code)'",
+            line: line, column: 1, excerpt: caretExcerpt(code, 1))
+    }
+    guard version == FeatureProgram.languageVersion else {
+        throw FeatureError(
+            .version,
+            "this build reads feature language version \(FeatureProgram.languageVersion), "
+                + "not \(version); rewrite the program or upgrade engram", line: line)
+    }
+    return version
+}

@@ -1,0 +1,302 @@
+// Hopfield retrieval: scores → weights → update, repeated, with masking, energies and flags.
+
+internal import CBLAS
+
+/// Answers queries over a ``PatternMatrix``. Stateless: every method is safe to call from any
+/// number of threads at once. A single query runs on the calling thread; parallelism across
+/// queries is the caller's business. Answers are deterministic: they do not depend on the
+/// number of threads (OpenBLAS is pinned to one thread, see ``completeBatch(_:in:parameters:)``).
+public enum Retriever {
+    /// Completes one query.
+    ///
+    /// Step t computes scores s = Ξᵀx_{t−1} over every row, weights p_t =
+    /// normalizer(β·s), and x_t = Σ p_t,μ ξ_μ on unknown components (known ones keep the
+    /// query's values). It stops after `steps` steps, or earlier when max |p_t − p_{t−1}| ≤
+    /// tolerance.
+    ///
+    /// Complexity: per step one streaming pass over the bank (rows × dimension reads), plus
+    /// work on the candidates near the top score and O(support × dimension) for the update.
+    ///
+    /// - Throws: ``RetrievalError`` for invalid parameters, a query of the wrong dimension, a
+    ///   NaN or infinity in the query's known values or in a bank row it reaches, a mask that
+    ///   hides everything, or an empty bank. Nothing is computed then.
+    public static func complete(
+        _ query: Query, in bank: PatternMatrix, parameters: RetrievalParameters
+    ) throws(RetrievalError) -> Completion {
+        try parameters.validate()
+        guard bank.rows > 0 else { throw .emptyBank }
+        let prepared = try PreparedQuery(query, dimension: bank.dimension, parameters: parameters)
+        return try iterate(prepared, in: bank, parameters: parameters, first: nil)
+    }
+
+    /// Completes many queries; the first step's scores of all of them come from one matrix
+    /// product (cblas_sgemm over blocks of rows, so that the score matrix never exceeds a few
+    /// megabytes), later steps run per query as in ``complete(_:in:parameters:)``.
+    ///
+    /// Answers equal those of ``complete(_:in:parameters:)`` up to Float32 rounding of the
+    /// scores (the product sums in a different order). OpenBLAS is set to one thread the first
+    /// time this is called, so batch answers are reproducible bit for bit.
+    ///
+    /// - Throws: the errors of ``complete(_:in:parameters:)``; a bad query is reported as
+    ///   ``RetrievalError/query(index:underlying:)`` and no query is answered.
+    public static func completeBatch(
+        _ queries: [Query], in bank: PatternMatrix, parameters: RetrievalParameters
+    ) throws(RetrievalError) -> [Completion] {
+        try parameters.validate()
+        guard bank.rows > 0 else { throw .emptyBank }
+        var prepared: [PreparedQuery] = []
+        prepared.reserveCapacity(queries.count)
+        for (index, query) in queries.enumerated() {
+            do {
+                prepared.append(
+                    try PreparedQuery(query, dimension: bank.dimension, parameters: parameters))
+            } catch {
+                throw .query(index: index, underlying: error)
+            }
+        }
+        let firstCandidates = try batchCandidates(prepared, in: bank, parameters: parameters)
+        var answers: [Completion] = []
+        answers.reserveCapacity(queries.count)
+        for (query, candidates) in zip(prepared, firstCandidates) {
+            answers.append(try iterate(query, in: bank, parameters: parameters, first: candidates))
+        }
+        return answers
+    }
+
+    /// The energy E(x) of an arbitrary state x: −(1/β) Ψ*(β Ξᵀx) + ½‖x‖², with Ψ* = log-sum-exp
+    /// for softmax and the conjugate of the Gini / Tsallis entropy for sparsemax / entmax.
+    /// Costs one pass over the bank. The reported ``Completion/energy`` is an upper bound of it
+    /// for the returned state, equal at a fixed point.
+    public static func energy(
+        of state: [Float], in bank: PatternMatrix, parameters: RetrievalParameters
+    ) throws(RetrievalError) -> Double {
+        try parameters.validate()
+        guard bank.rows > 0 else { throw .emptyBank }
+        let prepared = try PreparedQuery(
+            Query(values: state), dimension: bank.dimension, parameters: parameters)
+        let candidates = try prepared.x.withUnsafeBufferPointer { x throws(RetrievalError) in
+            try scanCandidates(
+                bank, x: x.baseAddress!, normalizer: parameters.normalizer,
+                beta: parameters.beta)
+        }
+        let weights = Weights(candidates, parameters: parameters)
+        let squaredNorm = prepared.x.reduce(0.0) { $0 + Double($1) * Double($1) }
+        return -weights.top - weights.conjugate / parameters.beta + 0.5 * squaredNorm
+    }
+}
+
+// MARK: - Query preparation
+
+/// A validated query: unknown components zeroed, normalization applied.
+struct PreparedQuery {
+    var x: [Float]
+    var known: [Bool]?
+
+    init(
+        _ query: Query, dimension: Int, parameters: RetrievalParameters
+    )
+        throws(RetrievalError)
+    {
+        guard query.values.count == dimension else {
+            throw .dimension(expected: dimension, actual: query.values.count)
+        }
+        if let known = query.known {
+            guard known.count == dimension else {
+                throw .dimension(expected: dimension, actual: known.count)
+            }
+            guard known.contains(true) else { throw .allMasked }
+        }
+        var x = query.values
+        for index in x.indices {
+            if let known = query.known, !known[index] {
+                x[index] = 0
+            } else if !x[index].isFinite {
+                throw .nonFinite(row: nil, component: index)
+            }
+        }
+        if parameters.normalization == .l2 { x = l2Normalize(x) }
+        self.x = x
+        self.known = query.known
+    }
+}
+
+// MARK: - Weights
+
+/// One step's weights: positive entries only, in row order, with what the energy needs.
+struct Weights {
+    var rows: [Int] = []
+    var values: [Double] = []
+
+    /// Highest raw score max_μ ⟨ξ_μ, x⟩ of the step.
+    var top = 0.0
+
+    /// Ψ(p), and Ψ*(u) of the max-shifted scaled scores u = β(s − top).
+    var regularizer = 0.0
+    var conjugate = 0.0
+
+    init(_ candidates: (rows: [Int], scores: [Double]), parameters: RetrievalParameters) {
+        let beta = parameters.beta
+        let normalizer = parameters.normalizer
+        top = candidates.scores.max() ?? 0
+        let shifted = candidates.scores.map { beta * ($0 - top) }
+        let all = normalizer.separate(shifted)
+        for (row, weight) in zip(candidates.rows, all) where weight > 0 {
+            rows.append(row)
+            values.append(weight)
+        }
+        regularizer = normalizer.regularizer(values)
+        conjugate = normalizer.conjugate(shifted, weights: all)
+    }
+
+    /// max_μ |self_μ − other_μ| over the union of both supports (both in row order).
+    func maxDifference(_ other: Weights) -> Double {
+        var (i, j, worst) = (0, 0, 0.0)
+        while i < rows.count || j < other.rows.count {
+            if j == other.rows.count || (i < rows.count && rows[i] < other.rows[j]) {
+                worst = max(worst, values[i])
+                i += 1
+            } else if i == rows.count || other.rows[j] < rows[i] {
+                worst = max(worst, other.values[j])
+                j += 1
+            } else {
+                worst = max(worst, abs(values[i] - other.values[j]))
+                i += 1
+                j += 1
+            }
+        }
+        return worst
+    }
+
+    /// The `limit` heaviest entries, by weight descending then row ascending.
+    func heaviest(_ limit: Int) -> [SupportEntry] {
+        let order = rows.indices.sorted {
+            values[$0] != values[$1] ? values[$0] > values[$1] : rows[$0] < rows[$1]
+        }
+        return order.prefix(limit).map { SupportEntry(index: rows[$0], weight: values[$0]) }
+    }
+}
+
+// MARK: - The update loop
+
+extension Retriever {
+    static func iterate(
+        _ query: PreparedQuery, in bank: PatternMatrix, parameters: RetrievalParameters,
+        first: (rows: [Int], scores: [Double])?
+    ) throws(RetrievalError) -> Completion {
+        var x = query.x
+        var previous: Weights? = nil
+        var exact = false
+        var converged = false
+        var energy = 0.0
+        var taken = 0
+        for step in 1...parameters.steps {
+            let candidates: (rows: [Int], scores: [Double])
+            if step == 1, let first {
+                candidates = first
+            } else {
+                candidates = try x.withUnsafeBufferPointer { x throws(RetrievalError) in
+                    try scanCandidates(
+                        bank, x: x.baseAddress!, normalizer: parameters.normalizer,
+                        beta: parameters.beta)
+                }
+            }
+            let weights = Weights(candidates, parameters: parameters)
+            if step == 1 { exact = weights.rows.count == 1 }
+            let combined = combine(weights, in: bank)
+            x = clamp(combined, to: query)
+            energy = answerEnergy(combined: combined, state: x, weights: weights, parameters)
+            taken = step
+            if let previous, weights.maxDifference(previous) <= parameters.tolerance {
+                converged = true
+            }
+            previous = weights
+            if converged { break }
+        }
+        let final = previous!
+        let limit = parameters.topK ?? (parameters.normalizer == .softmax ? 64 : Int.max)
+        return Completion(
+            pattern: x, support: final.heaviest(limit), supportSize: final.rows.count,
+            energy: energy, steps: taken, converged: converged, exact: exact)
+    }
+
+    /// y = Σ_μ p_μ ξ_μ over the support, accumulated in Float64 in row order.
+    static func combine(_ weights: Weights, in bank: PatternMatrix) -> [Double] {
+        let d = bank.dimension
+        var sum = [Double](repeating: 0, count: d)
+        sum.withUnsafeMutableBufferPointer { sum in
+            for (row, weight) in zip(weights.rows, weights.values) {
+                let r = bank.base + row * d
+                for j in 0..<d { sum[j] += weight * Double(r[j]) }
+            }
+        }
+        return sum
+    }
+
+    /// The new state: y on unknown components, the query's values on known ones.
+    static func clamp(_ combined: [Double], to query: PreparedQuery) -> [Float] {
+        guard let known = query.known else { return combined.map { Float($0) } }
+        return combined.indices.map { known[$0] ? query.x[$0] : Float(combined[$0]) }
+    }
+
+    /// G(x_t, p_t) = −⟨Ξp_t, x_t⟩ + Ψ(p_t)/β + ½‖x_t‖²: the objective that the step minimizes
+    /// alternately over p and x, so E(x_t) ≤ G(x_t, p_t) ≤ E(x_{t−1}), with equality at a fixed
+    /// point.
+    static func answerEnergy(
+        combined: [Double], state: [Float], weights: Weights, _ parameters: RetrievalParameters
+    ) -> Double {
+        var inner = 0.0
+        var squaredNorm = 0.0
+        for (y, value) in zip(combined, state) {
+            let x = Double(value)
+            inner += y * x
+            squaredNorm += x * x
+        }
+        return -inner + weights.regularizer / parameters.beta + 0.5 * squaredNorm
+    }
+}
+
+// MARK: - Batch scores
+
+/// Pins OpenBLAS to one thread, once, so that products do not depend on the thread count.
+private let blasSingleThread: Void = openblas_set_num_threads(1)
+
+extension Retriever {
+    /// First-step candidates of every query from one sgemm per block of rows.
+    static func batchCandidates(
+        _ queries: [PreparedQuery], in bank: PatternMatrix, parameters: RetrievalParameters
+    ) throws(RetrievalError) -> [(rows: [Int], scores: [Double])] {
+        _ = blasSingleThread
+        let q = queries.count
+        guard q > 0 else { return [] }
+        let d = bank.dimension
+        let blockRows = max(1024, (1 << 20) / q)
+        let states = queries.flatMap(\.x)
+        let floats = UnsafeMutablePointer<Float>.allocate(capacity: q * blockRows)
+        let doubles = UnsafeMutablePointer<Double>.allocate(capacity: blockRows)
+        defer {
+            floats.deallocate()
+            doubles.deallocate()
+        }
+        var collectors = [CandidateCollector](
+            repeating: CandidateCollector(normalizer: parameters.normalizer, beta: parameters.beta),
+            count: q)
+        try states.withUnsafeBufferPointer { states throws(RetrievalError) in
+            var first = 0
+            while first < bank.rows {
+                let count = min(blockRows, bank.rows - first)
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(q), Int32(count), Int32(d), 1,
+                    states.baseAddress!, Int32(d), bank.base + first * d, Int32(d), 0, floats,
+                    Int32(count))
+                for index in 0..<q {
+                    try absorbScores(
+                        floats + index * count, first: first, count: count, bank: bank,
+                        x: states.baseAddress! + index * d, doubles: doubles,
+                        into: &collectors[index])
+                }
+                first += count
+            }
+        }
+        return collectors.indices.map { collectors[$0].finish() }
+    }
+}

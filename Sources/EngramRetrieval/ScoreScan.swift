@@ -1,0 +1,195 @@
+// Scores ⟨ξ_μ, x⟩ for one query in one streaming pass over the bank, and the selection of the
+// candidates that can get weight. The kernel is hand-written SIMD rather than sgemv: the scan
+// is bound by memory reads, and sgemv reaches only part of the read ceiling here (measured in
+// the retrieval benchmark).
+
+// MARK: - Dot-product kernel
+
+/// Rows scored per block: the block's Float32 and Float64 scores stay in L1.
+let scanBlockRows = 1024
+
+/// `out[i] = ⟨row first+i, x⟩` for `i < count`, Float32 accumulation.
+///
+/// Each row's value depends only on that row and `x` (same operation order whether the row is
+/// scored in a group of four or alone), so results do not depend on blocking or threads.
+func scoreRows(
+    _ bank: PatternMatrix, first: Int, count: Int, x: UnsafePointer<Float>,
+    into out: UnsafeMutablePointer<Float>
+) {
+    let d = bank.dimension
+    var row = 0
+    while row + 4 <= count {
+        let r0 = bank.base + (first + row) * d
+        let (s0, s1, s2, s3) = dot4(r0, r0 + d, r0 + 2 * d, r0 + 3 * d, x, d)
+        out[row] = s0
+        out[row + 1] = s1
+        out[row + 2] = s2
+        out[row + 3] = s3
+        row += 4
+    }
+    while row < count {
+        out[row] = dot1(bank.base + (first + row) * d, x, d)
+        row += 1
+    }
+}
+
+@inline(__always)
+private func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Four rows at once: the loads of `x` are shared and four independent accumulators keep the
+/// vector units busy while the rows stream in.
+@inline(__always)
+private func dot4(
+    _ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>, _ r2: UnsafePointer<Float>,
+    _ r3: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ d: Int
+) -> (Float, Float, Float, Float) {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= d {
+        let xv = load8(x + j)
+        a0 += load8(r0 + j) * xv
+        a1 += load8(r1 + j) * xv
+        a2 += load8(r2 + j) * xv
+        a3 += load8(r3 + j) * xv
+        j += 8
+    }
+    var t0: Float = 0, t1: Float = 0, t2: Float = 0, t3: Float = 0
+    while j < d {
+        t0 += r0[j] * x[j]
+        t1 += r1[j] * x[j]
+        t2 += r2[j] * x[j]
+        t3 += r3[j] * x[j]
+        j += 1
+    }
+    return (a0.sum() + t0, a1.sum() + t1, a2.sum() + t2, a3.sum() + t3)
+}
+
+/// One row, with exactly the operation order of one lane of ``dot4``.
+@inline(__always)
+private func dot1(_ r: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ d: Int) -> Float {
+    var a = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= d {
+        a += load8(r + j) * load8(x + j)
+        j += 8
+    }
+    var t: Float = 0
+    while j < d {
+        t += r[j] * x[j]
+        j += 1
+    }
+    return a.sum() + t
+}
+
+/// ⟨row, x⟩ accumulated in Float64: the fallback when a Float32 score overflows, and the
+/// check that tells an overflow from a non-finite stored value.
+func scoreRowDouble(_ bank: PatternMatrix, row: Int, x: UnsafePointer<Float>) -> Double {
+    let r = bank.base + row * bank.dimension
+    var sum = 0.0
+    for j in 0..<bank.dimension { sum += Double(r[j]) * Double(x[j]) }
+    return sum
+}
+
+// MARK: - Candidate selection
+
+/// The scores that can still get weight: those within `reach` (score units) of the running
+/// maximum. Entries are kept in row order; stale ones are pruned as the maximum grows.
+struct CandidateCollector {
+    /// Loosened slightly so that rounding never drops an entry the exact filter would keep.
+    let reach: Double
+    private(set) var top = -Double.infinity
+    private(set) var rows: [Int] = []
+    private(set) var scores: [Double] = []
+    private var pruneAt = 4096
+
+    init(normalizer: Normalizer, beta: Double) {
+        reach = normalizer.reach / beta * 1.001
+    }
+
+    /// Takes the finite scores of rows `first ..< first + block.count`.
+    mutating func absorb(_ block: UnsafeBufferPointer<Double>, first: Int) {
+        var blockTop = top
+        for score in block where score > blockTop { blockTop = score }
+        top = blockTop
+        let floor = top - reach
+        for (offset, score) in block.enumerated() where score >= floor {
+            rows.append(first + offset)
+            scores.append(score)
+        }
+        if rows.count >= pruneAt { prune() }
+    }
+
+    /// Drops entries that fell out of reach; returns the candidates (row order).
+    mutating func finish() -> (rows: [Int], scores: [Double]) {
+        prune()
+        return (rows, scores)
+    }
+
+    private mutating func prune() {
+        let floor = top - reach
+        var kept = 0
+        for index in rows.indices where scores[index] >= floor {
+            rows[kept] = rows[index]
+            scores[kept] = scores[index]
+            kept += 1
+        }
+        rows.removeLast(rows.count - kept)
+        scores.removeLast(scores.count - kept)
+        pruneAt = max(4096, 2 * kept)
+    }
+}
+
+/// Feeds Float32 scores of rows `first ..< first + count` into `collector`, recomputing in
+/// Float64 any row whose Float32 score is not finite.
+///
+/// - Throws: ``RetrievalError/nonFinite(row:component:)`` for a row that holds a NaN or
+///   infinity (the query is finite by then).
+func absorbScores(
+    _ floats: UnsafePointer<Float>, first: Int, count: Int, bank: PatternMatrix,
+    x: UnsafePointer<Float>, doubles: UnsafeMutablePointer<Double>,
+    into collector: inout CandidateCollector
+) throws(RetrievalError) {
+    var poison: Float = 0
+    for i in 0..<count {
+        doubles[i] = Double(floats[i])
+        poison += floats[i] * 0
+    }
+    if poison != 0 || poison.isNaN {
+        for i in 0..<count where !floats[i].isFinite {
+            let exact = scoreRowDouble(bank, row: first + i, x: x)
+            guard exact.isFinite else { throw nonFiniteError(bank, row: first + i) }
+            doubles[i] = exact
+        }
+    }
+    collector.absorb(UnsafeBufferPointer(start: doubles, count: count), first: first)
+}
+
+func nonFiniteError(_ bank: PatternMatrix, row: Int) -> RetrievalError {
+    let values = bank[row: row]
+    return .nonFinite(row: row, component: values.firstIndex { !$0.isFinite } ?? 0)
+}
+
+/// The candidates for state `x`: one streaming pass over the bank.
+func scanCandidates(
+    _ bank: PatternMatrix, x: UnsafePointer<Float>, normalizer: Normalizer, beta: Double
+) throws(RetrievalError) -> (rows: [Int], scores: [Double]) {
+    var collector = CandidateCollector(normalizer: normalizer, beta: beta)
+    let floats = UnsafeMutablePointer<Float>.allocate(capacity: scanBlockRows)
+    let doubles = UnsafeMutablePointer<Double>.allocate(capacity: scanBlockRows)
+    defer {
+        floats.deallocate()
+        doubles.deallocate()
+    }
+    var first = 0
+    while first < bank.rows {
+        let count = min(scanBlockRows, bank.rows - first)
+        scoreRows(bank, first: first, count: count, x: x, into: floats)
+        try absorbScores(
+            floats, first: first, count: count, bank: bank, x: x, doubles: doubles,
+            into: &collector)
+        first += count
+    }
+    return collector.finish()
+}

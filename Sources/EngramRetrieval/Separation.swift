@@ -1,0 +1,177 @@
+// The separation functions (sparsemax, softmax, α-entmax) on a score vector, their
+// regularizers Ψ and conjugates Ψ*. Everything here runs in Float64.
+
+internal import Glibc
+
+// MARK: - Public entry point
+
+extension Normalizer {
+    /// The weights p = normalizer(z) for scores `z` (β already applied). The result has the
+    /// same length, entries ≥ 0 summing to 1 (up to rounding); an empty input gives `[]`.
+    ///
+    /// Complexity: one pass to find max z, then work on the candidates within the normalizer's
+    /// reach of the max only (z ≥ max − 1 for sparsemax, max − 1/(α−1) for entmax, max − 800
+    /// for softmax, below which a weight is exactly 0 in Float64): the candidates are sorted
+    /// (sparsemax, 1.5-entmax) or bisected (other α), never the whole vector.
+    ///
+    /// - Throws: ``RetrievalError/alpha(_:)`` for α outside (1, 2],
+    ///   ``RetrievalError/nonFinite(row:component:)`` (row nil) for a NaN or infinite score.
+    public func weights(_ scores: [Double]) throws(RetrievalError) -> [Double] {
+        if case .entmax(let alpha) = self, !(alpha > 1 && alpha <= 2) { throw .alpha(alpha) }
+        if let bad = scores.firstIndex(where: { !$0.isFinite }) {
+            throw .nonFinite(row: nil, component: bad)
+        }
+        guard let top = scores.max() else { return [] }
+        let candidates = scores.indices.filter { scores[$0] >= top - reach * 1.001 }
+        let shifted = candidates.map { scores[$0] - top }
+        var result = [Double](repeating: 0, count: scores.count)
+        for (slot, weight) in zip(candidates, separate(shifted)) { result[slot] = weight }
+        return result
+    }
+}
+
+// MARK: - Core on max-shifted candidates
+
+extension Normalizer {
+    /// How far below the top score (in units of β·score) an entry can still get weight.
+    var reach: Double {
+        switch self {
+        case .sparsemax: 1
+        case .softmax: 800
+        case .entmax(let alpha): 1 / (alpha - 1)
+        }
+    }
+
+    /// Weights for max-shifted scores `u` (max u = 0): every entry that can get weight must be
+    /// present, extra ones get 0. Non-empty, finite, α validated.
+    func separate(_ u: [Double]) -> [Double] {
+        switch self {
+        case .sparsemax: sparsemaxWeights(u)
+        case .softmax: softmaxWeights(u)
+        case .entmax(let alpha) where alpha == 2: sparsemaxWeights(u)
+        case .entmax(let alpha) where alpha == 1.5: entmax15Weights(u)
+        case .entmax(let alpha): entmaxBisectWeights(u, alpha: alpha)
+        }
+    }
+
+    /// Ψ(p) for weights `p` (zeros may be omitted): ½‖p‖² − ½ (Gini, sparsemax), Σ p ln p
+    /// (Shannon, softmax), (Σ p^α − 1)/(α(α−1)) (Tsallis, entmax).
+    func regularizer(_ p: some Sequence<Double>) -> Double {
+        switch self {
+        case .sparsemax:
+            return 0.5 * p.reduce(0) { $0 + $1 * $1 } - 0.5
+        case .softmax:
+            return p.reduce(0) { $1 > 0 ? $0 + $1 * log($1) : $0 }
+        case .entmax(let alpha):
+            let sum = p.reduce(0) { $1 > 0 ? $0 + pow($1, alpha) : $0 }
+            return (sum - 1) / (alpha * (alpha - 1))
+        }
+    }
+
+    /// Ψ*(u) = max_{p ∈ simplex} ⟨p, u⟩ − Ψ(p) for max-shifted `u` with `p` = separate(u).
+    /// Ψ*(u + c) = Ψ*(u) + c, so the caller adds the shift back.
+    func conjugate(_ u: [Double], weights p: [Double]) -> Double {
+        switch self {
+        case .softmax:
+            return log(u.reduce(0) { $0 + exp($1) })
+        default:
+            var inner = 0.0
+            for (value, weight) in zip(u, p) where weight > 0 { inner += value * weight }
+            return inner - regularizer(p)
+        }
+    }
+}
+
+// MARK: - Algorithms
+
+/// Positions of `u` ordered by value descending, then position ascending (deterministic ties).
+private func descendingOrder(_ u: [Double]) -> [Int] {
+    u.indices.sorted { u[$0] != u[$1] ? u[$0] > u[$1] : $0 < $1 }
+}
+
+/// Exact sparsemax: support size κ = max{k : 1 + k·u_(k) > Σ_{j≤k} u_(j)}, τ = (c_κ − 1)/κ.
+func sparsemaxWeights(_ u: [Double]) -> [Double] {
+    if u.count == 1 { return [1] }
+    let order = descendingOrder(u)
+    var cumulative = 0.0
+    var supportSum = 0.0
+    var support = 0
+    for (rank, slot) in order.enumerated() {
+        cumulative += u[slot]
+        guard 1 + Double(rank + 1) * u[slot] > cumulative else { break }
+        support = rank + 1
+        supportSum = cumulative
+    }
+    let tau = (supportSum - 1) / Double(support)
+    return u.map { max($0 - tau, 0) }
+}
+
+/// Max-shifted softmax; entries below −800 underflow to exactly 0 either way.
+func softmaxWeights(_ u: [Double]) -> [Double] {
+    let terms = u.map { exp($0) }
+    let total = terms.reduce(0, +)
+    return terms.map { $0 / total }
+}
+
+/// Exact 1.5-entmax (Peters et al.): with X = u/2 sorted descending, τ_k = mean_k −
+/// √max((1 − ss_k)/k, 0), κ = #{k : τ_k ≤ X_(k)}, p = [X − τ_κ]₊².
+func entmax15Weights(_ u: [Double]) -> [Double] {
+    if u.count == 1 { return [1] }
+    let order = descendingOrder(u)
+    var sum = 0.0
+    var sumSquares = 0.0
+    var taus: [Double] = []
+    taus.reserveCapacity(order.count)
+    var support = 0
+    for (rank, slot) in order.enumerated() {
+        let value = u[slot] / 2
+        let k = Double(rank + 1)
+        sum += value
+        sumSquares += value * value
+        let mean = sum / k
+        let spread = max(sumSquares - sum * mean, 0)
+        let tau = mean - max((1 - spread) / k, 0).squareRoot()
+        taus.append(tau)
+        if tau <= value { support += 1 }
+    }
+    let tau = taus[max(support, 1) - 1]
+    return renormalized(
+        u.map { value in
+            let gap = max(value / 2 - tau, 0)
+            return gap * gap
+        })
+}
+
+/// α-entmax by bisection on τ in p_i = [(α−1)u_i − τ]₊^{1/(α−1)}, Σ p = 1, over the bracket
+/// [−1, −(1/n)^{α−1}]. The branch test is on f(mid) alone: f(mid) ≥ 0 moves the lower end
+/// (the older test f(mid)·f(lo) ≥ 0 drifts to the upper end on one-hot solutions and gives
+/// 0/0). Halves until the bracket stops shrinking in Float64, then renormalizes.
+func entmaxBisectWeights(_ u: [Double], alpha: Double) -> [Double] {
+    if u.count == 1 { return [1] }
+    let x = u.map { $0 * (alpha - 1) }
+    let exponent = 1 / (alpha - 1)
+    func mass(_ tau: Double) -> Double {
+        x.reduce(0) { $1 > tau ? $0 + power($1 - tau, exponent) : $0 }
+    }
+    var low = -1.0
+    var high = -pow(1 / Double(x.count), alpha - 1)
+    for _ in 0..<200 {
+        let middle = low + (high - low) / 2
+        guard middle > low, middle < high else { break }
+        if mass(middle) - 1 >= 0 { low = middle } else { high = middle }
+    }
+    return renormalized(x.map { $0 > low ? power($0 - low, exponent) : 0 })
+}
+
+/// base^exponent with exact fast paths for the common exponents 1 and 2.
+@inline(__always)
+private func power(_ base: Double, _ exponent: Double) -> Double {
+    if exponent == 1 { return base }
+    if exponent == 2 { return base * base }
+    return pow(base, exponent)
+}
+
+private func renormalized(_ p: [Double]) -> [Double] {
+    let total = p.reduce(0, +)
+    return total > 0 ? p.map { $0 / total } : p
+}

@@ -1,0 +1,97 @@
+import Glibc
+
+/// What a connected peer may do. Each role includes the ones below it.
+public enum Role: Int, Sendable, Comparable, CustomStringConvertible {
+    /// No access: the connection gets `-PERM` and is closed at accept.
+    case none = 0
+    /// Queries: `PING`, `INFO`, `BANK.LIST`, `BANK.INFO`, `GET`, `COMPLETE`, `STATS`, …
+    case read = 1
+    /// Adds `STORE`, `MSTORE`, `JOB.SET`.
+    case write = 2
+    /// Adds `BANK.CREATE`, `BANK.DROP`, `BACKUP`.
+    case admin = 3
+
+    public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
+
+    public var description: String {
+        switch self {
+        case .none: "none"
+        case .read: "read"
+        case .write: "write"
+        case .admin: "admin"
+        }
+    }
+}
+
+/// A set of user or group ids, or every id (`*` in configuration).
+public struct IDSet: Sendable, Equatable {
+    public var everyone: Bool
+    public var ids: Set<UInt32>
+
+    public init(everyone: Bool = false, ids: Set<UInt32> = []) {
+        self.everyone = everyone
+        self.ids = ids
+    }
+
+    public func contains(_ id: UInt32) -> Bool { everyone || ids.contains(id) }
+
+    public func containsAny(_ candidates: [UInt32]) -> Bool {
+        everyone || candidates.contains { ids.contains($0) }
+    }
+}
+
+/// The credentials the kernel recorded for a peer when it connected (SO_PEERCRED, and
+/// SO_PEERGROUPS for supplementary groups). They cannot be forged by the peer.
+public struct PeerCredentials: Sendable, Equatable {
+    public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var groups: [UInt32]
+
+    public init(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32] = []) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+    }
+}
+
+/// Maps peer credentials to a role.
+///
+/// A peer gets the highest role whose uid list holds its uid or whose gid list holds its
+/// primary or any supplementary group. The default makes root and the daemon's own user
+/// administrators and gives everyone else nothing: opening the socket to others is a
+/// deliberate act (`reader-gids = …`), not an accident of a permissive socket mode.
+public struct RolePolicy: Sendable, Equatable {
+    public var adminUIDs: IDSet
+    public var adminGIDs: IDSet
+    public var writerUIDs: IDSet
+    public var writerGIDs: IDSet
+    public var readerUIDs: IDSet
+    public var readerGIDs: IDSet
+
+    public init(
+        adminUIDs: IDSet, adminGIDs: IDSet = IDSet(), writerUIDs: IDSet = IDSet(),
+        writerGIDs: IDSet = IDSet(), readerUIDs: IDSet = IDSet(), readerGIDs: IDSet = IDSet()
+    ) {
+        self.adminUIDs = adminUIDs
+        self.adminGIDs = adminGIDs
+        self.writerUIDs = writerUIDs
+        self.writerGIDs = writerGIDs
+        self.readerUIDs = readerUIDs
+        self.readerGIDs = readerGIDs
+    }
+
+    /// Root and `daemonUID` are admins; nobody else has a role.
+    public static func defaultPolicy(daemonUID: UInt32? = nil) -> RolePolicy {
+        RolePolicy(adminUIDs: IDSet(ids: [0, daemonUID ?? getuid()]))
+    }
+
+    public func role(for peer: PeerCredentials) -> Role {
+        let groups = [peer.gid] + peer.groups
+        if adminUIDs.contains(peer.uid) || adminGIDs.containsAny(groups) { return .admin }
+        if writerUIDs.contains(peer.uid) || writerGIDs.containsAny(groups) { return .write }
+        if readerUIDs.contains(peer.uid) || readerGIDs.containsAny(groups) { return .read }
+        return .none
+    }
+}

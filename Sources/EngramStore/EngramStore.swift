@@ -1,1 +1,0 @@
-// EngramStore: append-only memory banks in one LMDB environment. The only code that calls LMDB.

@@ -1,0 +1,417 @@
+// EngramStore: append-only memory banks in one LMDB environment. The only code that calls
+// LMDB. `Store` is the public entry point; see the DocC catalog for the layout and rules.
+
+import CLMDB
+import EngramRetrieval
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An Engram store: one LMDB environment in a state directory, its banks, their in-memory
+/// retrieval matrices and one writer thread.
+///
+/// Thread-safety: every method may be called from any thread. Appends and other writes block
+/// the caller until the writer thread has committed them (and synced them, under the `full`
+/// policy); reads never wait for the writer. Open a directory at most once per process.
+public final class Store: Sendable {
+    let engine: Engine
+    private let writerThread: Mutex<pthread_t?>
+
+    /// The state directory, resolved to a real path.
+    public var directory: String { engine.directory }
+
+    /// Opens (creating if needed) the store in `directory`. The environment's files are
+    /// `directory/data.mdb` and `directory/lock.mdb`. A missing directory is created; a
+    /// directory without `data.mdb` must be empty.
+    ///
+    /// Cost: reads every pattern of every bank into memory, O(total bytes).
+    ///
+    /// - Throws: `notAStore` for a directory holding something else (a foreign LMDB
+    ///   environment, a non-LMDB file, unrelated files), `inUse` if this process already has
+    ///   it open, `corrupt`, `io`, `invalid` for bad options.
+    public init(directory: String, options: StoreOptions = StoreOptions()) throws {
+        try Store.validate(options)
+        let real = try prepareDirectory(directory)
+        let registered = openDirectories.withLock { $0.insert(real).inserted }
+        guard registered else {
+            throw StoreError(
+                .inUse, "'\(real)' is already open in this process; share that Store instead")
+        }
+        do {
+            engine = try Store.openEngine(real, options)
+        } catch {
+            _ = openDirectories.withLock { $0.remove(real) }
+            throw error
+        }
+        writerThread = Mutex(nil)
+        let engine = self.engine
+        let thread = try startThread { engine.runWriter() }
+        writerThread.withLock { $0 = thread }
+    }
+
+    private static func validate(_ options: StoreOptions) throws {
+        guard options.initialMapSize > 0, options.mapCap >= options.initialMapSize else {
+            throw StoreError(
+                .invalid,
+                "map cap \(options.mapCap) is below the initial map size "
+                    + "\(options.initialMapSize); raise the cap")
+        }
+        guard (1...10_000).contains(options.maxBanks), options.maxReaders >= 8,
+            options.readerCheckInterval > 0
+        else {
+            throw StoreError(
+                .invalid, "maxBanks must be 1…10000, maxReaders ≥ 8, readerCheckInterval > 0")
+        }
+    }
+
+    private static func openEngine(_ directory: String, _ options: StoreOptions) throws -> Engine {
+        let (env, mapCap) = try openEnvironment(directory, options)
+        do {
+            let opened = try openDatabases(env)
+            var banks: [String: BankState] = [:]
+            try env.withRead { txn in
+                for (record, spec, patterns, labels) in opened.bankStates {
+                    let matrix = try loadMatrix(
+                        txn, spec: spec, patterns: patterns, labels: labels)
+                    banks[spec.name] = BankState(
+                        spec: spec, created: record.created, patternsDBI: patterns,
+                        labelsDBI: labels, matrix: matrix)
+                }
+            }
+            releaseMapPages(env, directory: directory)
+            return Engine(
+                env: env, directory: directory, options: options, mapCap: mapCap,
+                dbis: (opened.meta, opened.banks, opened.jobs), banks: banks)
+        } catch {
+            mdb_env_close(env.raw)
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// Stops the writer after it served the queued requests, syncs and closes the
+    /// environment. Later calls throw `closed`. Idempotent; blocks until readers in LMDB
+    /// transactions have finished. Snapshots stay valid.
+    public func close() {
+        guard let thread = writerThread.withLock({ $0.take() }) else { return }
+        let stop = WriteRequest(.stop)
+        engine.queue.withLock { queue in
+            queue.pending.append(stop)
+            queue.stopping = true
+        }
+        engine.wake.signal()
+        stop.done.wait()
+        pthread_join(thread, nil)
+        engine.env.remap.lockExclusive()
+        engine.env.isClosed.store(true, ordering: .releasing)
+        mdb_env_sync(engine.env.raw, 1)
+        mdb_env_close(engine.env.raw)
+        engine.env.remap.unlock()
+        _ = openDirectories.withLock { $0.remove(engine.directory) }
+    }
+
+    /// Flushes committed data to disk (useful under the `none` sync policy).
+    public func sync() throws {
+        try engine.withRead { _ in
+            try check(mdb_env_sync(engine.env.raw, 1), "sync")
+        }
+    }
+
+    /// Clears LMDB reader slots left by dead processes and returns how many it cleared. The
+    /// writer also does this every `readerCheckInterval`; call it from a watchdog tick too.
+    @discardableResult
+    public func checkReaders() -> Int { engine.checkReaders() }
+}
+
+// MARK: - Banks
+
+extension Store {
+    /// Creates an empty bank. Blocks until committed.
+    /// - Throws: `badName`, `dimension`, `invalid` (β, α, metadata), `exists`,
+    ///   `tooManyBanks`, `full`.
+    @discardableResult
+    public func createBank(_ spec: BankSpec) throws -> BankInfo {
+        try validateSpec(spec)
+        guard case .created(let info) = try engine.submit(.createBank(spec)) else {
+            preconditionFailure("EngramStore: createBank outcome")
+        }
+        return info
+    }
+
+    /// All banks, sorted by name.
+    public func listBanks() -> [BankInfo] {
+        engine.banks.withLock { Array($0.values) }.map { $0.info() }.sorted {
+            $0.name < $1.name
+        }
+    }
+
+    /// - Throws: `noBank`.
+    public func bankInfo(_ name: String) throws -> BankInfo {
+        try engine.bank(name).info()
+    }
+
+    /// Deletes a bank, its patterns, labels and jobs, and returns how many patterns it held.
+    /// The one destructive operation: the caller confirms. Snapshots taken before stay valid.
+    /// - Throws: `noBank`, `full` (freeing pages can need a page).
+    @discardableResult
+    public func dropBank(_ name: String) throws -> Int {
+        guard case .dropped(let count) = try engine.submit(.dropBank(name)) else {
+            preconditionFailure("EngramStore: dropBank outcome")
+        }
+        return count
+    }
+
+    /// Replaces a bank's metadata string (at most 1 MiB).
+    /// - Throws: `noBank`, `invalid`, `full`.
+    public func setMetadata(bank: String, _ metadata: String) throws {
+        try validateMetadata(metadata)
+        _ = try engine.submit(.setMetadata(bank: bank, metadata: metadata))
+    }
+}
+
+// MARK: - Appending
+
+extension Store {
+    /// Appends patterns to a bank and returns their sequence numbers. Blocks until the writer
+    /// committed the batch (with the sync policy's flush): then it is durable. The batch is
+    /// committed whole or not at all; `progress`, if given, is written in the same
+    /// transaction.
+    ///
+    /// - Parameters:
+    ///   - vectors: each of the bank's dimension, all components finite.
+    ///   - labels: nil, or one optional label (≤ 1024 UTF-8 bytes; "" means none) per vector.
+    ///   - progress: an ingestion job record for the same bank.
+    /// - Throws: `noBank`, `dimension`, `nonFinite`, `invalid`, `full`, `closed`.
+    @discardableResult
+    public func append(
+        bank: String, vectors: [[Float]], labels: [String?]? = nil,
+        progress: JobProgress? = nil
+    ) throws -> Range<UInt64> {
+        let state = try engine.bank(bank)
+        let dimension = state.spec.dimension
+        var flat: [Float] = []
+        flat.reserveCapacity(vectors.count * dimension)
+        for (index, vector) in vectors.enumerated() {
+            guard vector.count == dimension else {
+                throw dimensionError(bank, dimension, vector.count, index)
+            }
+            flat.append(contentsOf: vector)
+        }
+        return try append(bank: bank, flat: flat, labels: labels, progress: progress)
+    }
+
+    /// Appends `flat.count / dimension` patterns given row-major in one array. Same contract
+    /// as `append(bank:vectors:labels:progress:)`.
+    @discardableResult
+    public func append(
+        bank: String, flat: [Float], labels: [String?]? = nil, progress: JobProgress? = nil
+    ) throws -> Range<UInt64> {
+        let dimension = try engine.bank(bank).spec.dimension
+        guard flat.count % dimension == 0 else {
+            throw StoreError(
+                .dimension,
+                "\(flat.count) values are not a whole number of \(dimension)-component "
+                    + "patterns for bank '\(bank)'")
+        }
+        let count = flat.count / dimension
+        if let index = flat.firstIndex(where: { !$0.isFinite }) {
+            throw StoreError(
+                .nonFinite,
+                "pattern \(index / dimension + 1) of the batch has a non-finite component "
+                    + "(\(flat[index])) at index \(index % dimension); send finite numbers")
+        }
+        if let labels {
+            guard labels.count == count else {
+                throw StoreError(
+                    .invalid, "\(labels.count) labels for \(count) patterns; give one per pattern")
+            }
+            for label in labels { try validateLabel(label) }
+        }
+        if let progress {
+            try validateJob(progress)
+            guard progress.bank == bank else {
+                throw StoreError(
+                    .invalid,
+                    "job '\(quoted(progress.id))' is for bank '\(progress.bank)', not '\(bank)'")
+            }
+        }
+        let payload = AppendPayload(
+            bank: bank, dimension: dimension, values: flat, count: count, labels: labels,
+            progress: progress)
+        guard case .appended(let range) = try engine.submit(.append(payload)) else {
+            preconditionFailure("EngramStore: append outcome")
+        }
+        return range
+    }
+
+    private func dimensionError(
+        _ bank: String, _ dimension: Int, _ got: Int, _ index: Int
+    )
+        -> StoreError
+    {
+        StoreError(
+            .dimension,
+            "pattern \(index + 1) of the batch has \(got) components; bank '\(bank)' has "
+                + "dimension \(dimension)")
+    }
+}
+
+// MARK: - Reading
+
+extension Store {
+    /// A consistent prefix of a bank for retrieval: the first `asOf` patterns (all committed
+    /// patterns if nil). O(1); copies nothing; never waits for the writer.
+    /// - Throws: `noBank`, `notFound` if `asOf` is past the last sequence number.
+    public func snapshot(bank: String, asOf: UInt64? = nil) throws -> BankSnapshot {
+        let state = try engine.bank(bank)
+        let (matrix, metadata) = state.published.withLock { ($0.matrix, $0.metadata) }
+        let rows = asOf.map { Int(clamping: $0) } ?? matrix.count
+        guard rows <= matrix.count else {
+            throw StoreError(
+                .notFound,
+                "as-of \(rows) is past bank '\(bank)''s last sequence number \(matrix.count)")
+        }
+        var spec = state.spec
+        spec.metadata = metadata
+        let info = BankInfo(spec: spec, createdMicros: state.created, count: matrix.count)
+        return BankSnapshot(info: info, publication: matrix, rows: rows)
+    }
+
+    /// The stored pattern `seq` (raw values as appended), read from LMDB.
+    /// - Throws: `noBank`, `notFound`.
+    public func pattern(bank: String, seq: UInt64) throws -> StoredPattern {
+        guard let found = try patterns(bank: bank, range: seq..<(seq &+ 1)).first, seq >= 1
+        else {
+            throw StoreError(
+                .notFound,
+                "bank '\(bank)' has no pattern \(seq); sequence numbers run from 1 to its count")
+        }
+        return found
+    }
+
+    /// Stored patterns whose sequence numbers fall in `range`, in order (clamped to the
+    /// bank's contents). O(patterns returned); one short read transaction.
+    /// - Throws: `noBank`.
+    public func patterns(bank: String, range: Range<UInt64>) throws -> [StoredPattern] {
+        try engine.withRead { txn in
+            let state = try engine.bank(bank)
+            return try readPatterns(txn, state, range)
+        }
+    }
+
+    private func readPatterns(
+        _ txn: OpaquePointer, _ state: BankState, _ range: Range<UInt64>
+    ) throws -> [StoredPattern] {
+        let dimension = state.spec.dimension
+        let lower = max(range.lowerBound, 1)
+        guard lower < range.upperBound else { return [] }
+        return try withCursor(txn, state.patternsDBI) { cursor in
+            var found: [StoredPattern] = []
+            var val = MDB_val()
+            var more = try withSeqKey(lower) { key in
+                try cursorGet(cursor, &key, &val, MDB_SET_RANGE)
+            }
+            var key = MDB_val()
+            while more {
+                _ = try cursorGet(cursor, &key, &val, MDB_GET_CURRENT)
+                guard let seq = seqKey(key), seq < range.upperBound else { break }
+                guard val.mv_size == PatternValue.size(dimension: dimension) else {
+                    throw StoreError(.corrupt, "pattern \(seq) is damaged; restore a backup")
+                }
+                let values = [Float](unsafeUninitializedCapacity: dimension) { buffer, count in
+                    UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(
+                        from: val.mv_data!, byteCount: dimension * 4)
+                    count = dimension
+                }
+                let label = try withSeqKey(seq) { labelKey in
+                    try get(txn, state.labelsDBI, &labelKey).map(text(of:))
+                }
+                found.append(
+                    StoredPattern(
+                        seq: seq, values: values, label: label,
+                        appendedMicros: PatternValue.micros(val.mv_data!, dimension: dimension)))
+                more = try cursorGet(cursor, &key, &val, MDB_NEXT)
+            }
+            return found
+        }
+    }
+}
+
+// MARK: - Jobs
+
+extension Store {
+    /// - Throws: `notFound`.
+    public func job(id: String) throws -> JobProgress {
+        let found = try engine.withRead { txn in try engine.readJob(id, txn) }
+        guard let found else { throw engine.noJobError(id) }
+        return found
+    }
+
+    /// All job records, by id.
+    public func jobs() throws -> [JobProgress] {
+        try engine.withRead { txn in try engine.readJobs(txn) }
+    }
+
+    /// Writes a job record without patterns (for example a job that starts or is given up).
+    /// - Throws: `invalid`, `full`.
+    @discardableResult
+    public func putJob(_ job: JobProgress) throws -> JobProgress {
+        try validateJob(job)
+        guard case .job(let stored) = try engine.submit(.putJob(job)) else {
+            preconditionFailure("EngramStore: putJob outcome")
+        }
+        return stored
+    }
+
+    /// Sets a job's state (and message, if given), keeping its progress.
+    /// - Throws: `notFound`, `invalid`, `full`.
+    @discardableResult
+    public func setJobState(
+        id: String, _ state: JobState, message: String? = nil
+    ) throws
+        -> JobProgress
+    {
+        if let message, message.utf8.count > Limits.jobTextBytes {
+            throw StoreError(.invalid, "job message is over 4096 bytes; shorten it")
+        }
+        guard
+            case .job(let stored) = try engine.submit(
+                .setJobState(id: id, state: state, message: message))
+        else { preconditionFailure("EngramStore: setJobState outcome") }
+        return stored
+    }
+
+    /// - Throws: `notFound`.
+    public func deleteJob(id: String) throws {
+        _ = try engine.submit(.deleteJob(id))
+    }
+}
+
+// MARK: - Thread
+
+private final class ThreadBody {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+}
+
+/// Starts a joinable OS thread (the writer must be one fixed thread: LMDB ties a write
+/// transaction to the thread that began it).
+func startThread(_ body: @escaping @Sendable () -> Void) throws -> pthread_t {
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    let rc = pthread_create(
+        &thread, nil,
+        { context in
+            Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().body()
+            return nil
+        }, context)
+    guard rc == 0 else {
+        Unmanaged<ThreadBody>.fromOpaque(context).release()
+        throw StoreError(
+            .io, "cannot start the writer thread; check process limits", systemCode: rc)
+    }
+    return thread
+}

@@ -1,0 +1,80 @@
+// Hot backup and statistics.
+
+import CLMDB
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Store {
+    /// Copies the live store into `directory` (created if missing; must be empty) with a
+    /// compacting copy, falling back to a plain copy if compaction fails. Appends continue
+    /// meanwhile; the copy holds what was committed when it began. Map growth waits until
+    /// the copy is done. The copy opens as a store (`Store(directory:)`).
+    /// - Throws: `invalid` for a non-empty target, `io`, `closed`.
+    public func backup(to directory: String) throws {
+        let target = try prepareBackupDirectory(directory)
+        try engine.withRead { _ in
+            var rc = mdb_env_copy2(engine.env.raw, target, UInt32(MDB_CP_COMPACT))
+            if rc != 0 {
+                unlink(target + "/data.mdb")
+                rc = mdb_env_copy2(engine.env.raw, target, 0)
+            }
+            if rc != 0 {
+                unlink(target + "/data.mdb")
+                throw StoreError.lmdb(rc, "backup to '\(target)'")
+            }
+        }
+    }
+
+    private func prepareBackupDirectory(_ directory: String) throws -> String {
+        var status = stat()
+        if stat(directory, &status) != 0 {
+            guard errno == ENOENT, mkdir(directory, 0o700) == 0 else {
+                throw ioError("cannot create backup directory '\(directory)'", errno)
+            }
+            return directory
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR, let dir = opendir(directory) else {
+            throw StoreError(
+                .invalid, "backup target '\(directory)' is not a directory; name a new one")
+        }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            guard name == "." || name == ".." else {
+                throw StoreError(
+                    .invalid, "backup target '\(directory)' is not empty; name a new directory")
+            }
+        }
+        return directory
+    }
+
+    /// Figures about the store and its writer since open.
+    public func statistics() throws -> StoreStatistics {
+        let (info, pageSize) = try engine.withRead { _ in
+            (engine.env.info, engine.env.pageSize)
+        }
+        let banks = listBanks()
+        let counters = engine.counters
+        return StoreStatistics(
+            fileBytes: fileSize(engine.directory + "/data.mdb"),
+            mapSize: info.me_mapsize,
+            mapCap: engine.mapCap,
+            mapGrowths: counters.growths.load(ordering: .relaxed),
+            commits: counters.commits.load(ordering: .relaxed),
+            appendBatches: counters.appendBatches.load(ordering: .relaxed),
+            appendRequests: counters.appendRequests.load(ordering: .relaxed),
+            appendedPatterns: counters.appendedPatterns.load(ordering: .relaxed),
+            largestGroup: counters.largestGroup.load(ordering: .relaxed),
+            staleReadersCleared: counters.staleReaders.load(ordering: .relaxed),
+            readers: Int(info.me_numreaders),
+            pageSize: pageSize,
+            banks: banks.count,
+            patterns: banks.reduce(0) { $0 + $1.count },
+            matrixBytes: banks.reduce(0) { $0 + $1.count * $1.spec.dimension * 4 },
+            sync: engine.options.sync)
+    }
+}

@@ -1,0 +1,260 @@
+// Vector encodings: comma-separated decimal text, and little-endian binary32 bytes.
+
+// MARK: - Reals as text
+
+/// The text form of real numbers on the wire.
+///
+/// Output is the shortest decimal that reads back to exactly the same value (Swift's
+/// `description`), with an integral value written without its `.0` (`1`, `-0`, `16`), and
+/// exponents as Swift writes them (`1e-05`, `3.4028235e+38`); every output parses back.
+///
+/// Input is strict decimal: an optional sign, digits with an optional fraction (`1`, `1.5`,
+/// `.5`, `5.`), and an optional exponent (`e-3`, `E+7`). Hex floats, `nan`, `inf`, digit
+/// separators, spaces, and values that overflow to infinity are rejected. Values too small
+/// for the type round to zero or a subnormal, as IEEE-754 rounding does.
+public enum FloatText {
+    /// The shortest exact text of `value` (see the type's notes).
+    public static func format(_ value: Float) -> String {
+        trimmed(value.description)
+    }
+
+    /// The shortest exact text of `value` (see the type's notes).
+    public static func format(_ value: Double) -> String {
+        trimmed(value.description)
+    }
+
+    private static func trimmed(_ text: String) -> String {
+        guard text.hasSuffix(".0") else { return text }
+        return String(text.dropLast(2))
+    }
+
+    /// Parses a strict decimal Float32; `nil` if malformed or not finite.
+    public static func parseFloat(_ token: some Collection<UInt8>) -> Float? {
+        guard isDecimal(token) else { return nil }
+        guard let value = Float(String(decoding: token, as: UTF8.self)), value.isFinite else {
+            return nil
+        }
+        return value
+    }
+
+    /// Parses a strict decimal Float64; `nil` if malformed or not finite.
+    public static func parseDouble(_ token: some Collection<UInt8>) -> Double? {
+        guard isDecimal(token) else { return nil }
+        guard let value = Double(String(decoding: token, as: UTF8.self)), value.isFinite else {
+            return nil
+        }
+        return value
+    }
+
+    /// Whether `token` matches `[+-]?(digits(.digits?)?|.digits)([eE][+-]?digits)?`.
+    public static func isDecimal(_ token: some Collection<UInt8>) -> Bool {
+        var iterator = token.makeIterator()
+        var byte = iterator.next()
+        if byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") { byte = iterator.next() }
+        var mantissaDigits = 0
+        while let b = byte, isDigit(b) {
+            mantissaDigits += 1
+            byte = iterator.next()
+        }
+        if byte == UInt8(ascii: ".") {
+            byte = iterator.next()
+            while let b = byte, isDigit(b) {
+                mantissaDigits += 1
+                byte = iterator.next()
+            }
+        }
+        guard mantissaDigits > 0 else { return false }
+        if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+            byte = iterator.next()
+            if byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") { byte = iterator.next() }
+            var exponentDigits = 0
+            while let b = byte, isDigit(b) {
+                exponentDigits += 1
+                byte = iterator.next()
+            }
+            guard exponentDigits > 0 else { return false }
+        }
+        return byte == nil
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool {
+        byte &- UInt8(ascii: "0") < 10
+    }
+
+    /// Why `token` is not an acceptable real, for error messages.
+    static func complaint(_ token: some Collection<UInt8>) -> String {
+        var word = String(decoding: token, as: UTF8.self).lowercased()
+        if word.hasPrefix("+") || word.hasPrefix("-") { word.removeFirst() }
+        if word.hasPrefix("nan") || word.hasPrefix("inf") || word.hasPrefix("snan") {
+            return "is not finite; only finite decimal numbers are accepted"
+        }
+        if isDecimal(token) {
+            return "overflows to infinity; the largest finite Float32 is 3.4028235e+38"
+        }
+        if word.hasPrefix("0x") { return "is a hex float; write it in decimal" }
+        return "is not a decimal number"
+    }
+}
+
+// MARK: - Text vectors
+
+/// Comma-separated decimal components: `0.5,1,-2.25`. In a query, `?` marks an unknown
+/// component. Component numbers in error messages count from 1.
+public enum VectorText {
+    /// The text of `values`; where `known` is given and false, the component is written `?`.
+    public static func encode(_ values: [Float], known: [Bool]? = nil) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(values.count * 8)
+        for (index, value) in values.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            if let known, index < known.count, !known[index] {
+                out.append(UInt8(ascii: "?"))
+            } else {
+                out.append(contentsOf: FloatText.format(value).utf8)
+            }
+        }
+        return out
+    }
+
+    /// Decodes a vector in which every component is known (`STORE`, `MSTORE`).
+    ///
+    /// - Throws: `BADFLOAT` naming the first bad component and quoting it.
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> [Float] {
+        let (values, known) = try decode(bytes, allowUnknown: false)
+        assert(known == nil)
+        return values
+    }
+
+    /// Decodes a query vector: `?` components are unknown. Unknown components get the value
+    /// 0 and `false` in `known`; `known` is `nil` when every component is known.
+    ///
+    /// - Throws: `BADFLOAT` naming the first bad component and quoting it.
+    public static func decodeQuery(
+        _ bytes: [UInt8]
+    ) throws(WireError) -> (
+        values: [Float], known: [Bool]?
+    ) {
+        try decode(bytes, allowUnknown: true)
+    }
+
+    private static func decode(
+        _ bytes: [UInt8], allowUnknown: Bool
+    ) throws(WireError) -> (
+        values: [Float], known: [Bool]?
+    ) {
+        guard !bytes.isEmpty else {
+            throw WireError(.badFloat, "empty vector; give comma-separated numbers like 0.5,1,-2")
+        }
+        var values: [Float] = []
+        var known: [Bool]?
+        var componentStart = 0
+        var index = 0
+        while componentStart <= bytes.count {
+            var end = componentStart
+            while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
+            let token = bytes[componentStart..<end]
+            index += 1
+            if token.count == 1, token.first == UInt8(ascii: "?") {
+                guard allowUnknown else {
+                    throw WireError(
+                        .badFloat,
+                        "component \(index) is unknown ('?'); unknown components are allowed "
+                            + "only in queries")
+                }
+                if known == nil { known = Array(repeating: true, count: values.count) }
+                known!.append(false)
+                values.append(0)
+            } else if let value = FloatText.parseFloat(token) {
+                values.append(value)
+                known?.append(true)
+            } else if token.isEmpty {
+                throw WireError(
+                    .badFloat, "component \(index) is empty; components are separated by one comma")
+            } else {
+                throw WireError(
+                    .badFloat,
+                    "component \(index) \(WireError.quote(token)) \(FloatText.complaint(token))")
+            }
+            componentStart = end + 1
+        }
+        return (values, known)
+    }
+}
+
+// MARK: - Binary vectors
+
+/// Little-endian IEEE-754 binary32 components, 4 bytes each, in one bulk string: what
+/// `numpy.asarray(v, dtype='<f4').tobytes()` produces. Rows of a batch are concatenated.
+public enum VectorBinary {
+    /// The bytes of `values`.
+    public static func encode(_ values: [Float]) -> [UInt8] {
+        var out: [UInt8] = []
+        append(values, to: &out)
+        return out
+    }
+
+    /// The bytes of `rows`, concatenated.
+    public static func encode(rows: [[Float]]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(rows.reduce(0) { $0 + $1.count * 4 })
+        for row in rows { append(row, to: &out) }
+        return out
+    }
+
+    private static func append(_ values: [Float], to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + values.count * 4)
+        for value in values {
+            let bits = value.bitPattern.littleEndian
+            withUnsafeBytes(of: bits) { out.append(contentsOf: $0) }
+        }
+    }
+
+    /// Decodes one vector.
+    ///
+    /// - Throws: `BADFLOAT` if the length is not a positive multiple of 4 or a component is
+    ///   NaN or infinite (naming it, counting from 1).
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> [Float] {
+        guard !bytes.isEmpty, bytes.count % 4 == 0 else {
+            throw WireError(
+                .badFloat,
+                "binary vector of \(bytes.count) bytes; it must be a positive multiple of 4 "
+                    + "(little-endian float32 components)")
+        }
+        let values = bytes.withUnsafeBytes { raw in
+            (0..<(bytes.count / 4)).map { index in
+                Float(
+                    bitPattern: UInt32(
+                        littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
+                )
+            }
+        }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw WireError(
+                .badFloat,
+                "component \(bad + 1) of the binary vector is \(values[bad]); only finite "
+                    + "values are accepted")
+        }
+        return values
+    }
+
+    /// Decodes `count` vectors of equal length concatenated in one bulk string.
+    ///
+    /// - Throws: `BADFLOAT` if the length is not a positive multiple of `4 * count` or a
+    ///   component is not finite (naming the row and component, counting from 1).
+    public static func decode(_ bytes: [UInt8], rows count: Int) throws(WireError) -> [[Float]] {
+        guard count > 0, !bytes.isEmpty, bytes.count % (4 * count) == 0 else {
+            throw WireError(
+                .badFloat,
+                "binary batch of \(bytes.count) bytes for \(count) vectors; it must be "
+                    + "4 × dimension × \(count) bytes")
+        }
+        let values: [Float]
+        do {
+            values = try decode(bytes)
+        } catch {
+            throw error
+        }
+        let dimension = values.count / count
+        return (0..<count).map { Array(values[($0 * dimension)..<(($0 + 1) * dimension)]) }
+    }
+}

@@ -1,7 +1,0 @@
-import Testing
-
-@testable import EngramFeatures
-
-@Test func targetBuilds() {
-    #expect(Bool(true))
-}

@@ -1,7 +1,0 @@
-import Testing
-
-@testable import EngramRetrieval
-
-@Test func targetBuilds() {
-    #expect(Bool(true))
-}

@@ -1,7 +1,0 @@
-import Testing
-
-@testable import EngramServer
-
-@Test func targetBuilds() {
-    #expect(Bool(true))
-}

@@ -1,7 +1,0 @@
-import Testing
-
-@testable import EngramStore
-
-@Test func targetBuilds() {
-    #expect(Bool(true))
-}

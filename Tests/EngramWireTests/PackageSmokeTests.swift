@@ -1,7 +1,0 @@
-import Testing
-
-@testable import EngramWire
-
-@Test func targetBuilds() {
-    #expect(Bool(true))
-}
