@@ -54,6 +54,10 @@ let package = Package(
             name: "engramd", dependencies: ["EngramServer"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "engram", dependencies: ["EngramCLI"], swiftSettings: swiftSettings),
+        // A child process for the store's crash test: appends until it is killed.
+        .executableTarget(
+            name: "engram-store-crasher", dependencies: ["EngramStore"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "engram-bench",
             dependencies: [
@@ -78,7 +82,8 @@ let package = Package(
             name: "EngramServerTests", dependencies: ["EngramServer"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "EngramCLITests", dependencies: ["EngramCLI"], swiftSettings: swiftSettings),
-        .testTarget(name: "EndToEndTests", swiftSettings: swiftSettings),
+            name: "EngramCLITests", dependencies: ["EngramCLI", "EngramWire"],
+            exclude: ["Golden"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", exclude: ["clients"], swiftSettings: swiftSettings),
     ]
 )

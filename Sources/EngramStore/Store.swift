@@ -14,7 +14,8 @@ import Synchronization
 ///
 /// Thread-safety: every method may be called from any thread. Appends and other writes block
 /// the caller until the writer thread has committed them (and synced them, under the `full`
-/// policy); reads never wait for the writer. Open a directory at most once per process.
+/// policy), so call them from threads of your own, not from Swift's cooperative pool; reads
+/// never wait for the writer. Open a directory at most once per process.
 public final class Store: Sendable {
     let engine: Engine
     private let writerThread: Mutex<pthread_t?>
@@ -47,8 +48,15 @@ public final class Store: Sendable {
         }
         writerThread = Mutex(nil)
         let engine = self.engine
-        let thread = try startThread { engine.runWriter() }
-        writerThread.withLock { $0 = thread }
+        do {
+            let thread = try startThread { engine.runWriter() }
+            writerThread.withLock { $0 = thread }
+        } catch {
+            engine.env.isClosed.store(true, ordering: .releasing)
+            mdb_env_close(engine.env.raw)
+            _ = openDirectories.withLock { $0.remove(real) }
+            throw error
+        }
     }
 
     private static func validate(_ options: StoreOptions) throws {
@@ -59,10 +67,12 @@ public final class Store: Sendable {
                     + "\(options.initialMapSize); raise the cap")
         }
         guard (1...10_000).contains(options.maxBanks), options.maxReaders >= 8,
-            options.readerCheckInterval > 0
+            options.readerCheckInterval > 0, options.maxGrowthStep >= 4096
         else {
             throw StoreError(
-                .invalid, "maxBanks must be 1…10000, maxReaders ≥ 8, readerCheckInterval > 0")
+                .invalid,
+                "maxBanks must be 1…10000, maxReaders ≥ 8, readerCheckInterval > 0, "
+                    + "maxGrowthStep ≥ 4096")
         }
     }
 
@@ -70,6 +80,7 @@ public final class Store: Sendable {
         let (env, mapCap) = try openEnvironment(directory, options)
         do {
             let opened = try openDatabases(env)
+            adviseMap(directory, populateRead)
             var banks: [String: BankState] = [:]
             try env.withRead { txn in
                 for (record, spec, patterns, labels) in opened.bankStates {
@@ -80,7 +91,7 @@ public final class Store: Sendable {
                         labelsDBI: labels, matrix: matrix)
                 }
             }
-            releaseMapPages(env, directory: directory)
+            releaseMapPages(directory)
             return Engine(
                 env: env, directory: directory, options: options, mapCap: mapCap,
                 dbis: (opened.meta, opened.banks, opened.jobs), banks: banks)
@@ -115,7 +126,7 @@ public final class Store: Sendable {
 
     /// Flushes committed data to disk (useful under the `none` sync policy).
     public func sync() throws {
-        try engine.withRead { _ in
+        try engine.env.withOpen {
             try check(mdb_env_sync(engine.env.raw, 1), "sync")
         }
     }
@@ -216,6 +227,12 @@ extension Store {
                 "\(flat.count) values are not a whole number of \(dimension)-component "
                     + "patterns for bank '\(bank)'")
         }
+        guard flat.count <= maxAppendValues else {
+            throw StoreError(
+                .invalid,
+                "a batch of \(flat.count * 4) bytes is over the 256 MiB limit; append smaller "
+                    + "batches")
+        }
         let count = flat.count / dimension
         if let index = flat.firstIndex(where: { !$0.isFinite }) {
             throw StoreError(
@@ -259,6 +276,10 @@ extension Store {
     }
 }
 
+/// The most values one append may carry (256 MiB), well below LMDB's per-transaction
+/// dirty-page limit.
+let maxAppendValues = 64 << 20
+
 // MARK: - Reading
 
 extension Store {
@@ -283,8 +304,10 @@ extension Store {
     /// The stored pattern `seq` (raw values as appended), read from LMDB.
     /// - Throws: `noBank`, `notFound`.
     public func pattern(bank: String, seq: UInt64) throws -> StoredPattern {
-        guard let found = try patterns(bank: bank, range: seq..<(seq &+ 1)).first, seq >= 1
-        else {
+        _ = try engine.bank(bank)
+        let found =
+            seq == 0 || seq == .max ? nil : try patterns(bank: bank, range: seq..<seq + 1).first
+        guard let found else {
             throw StoreError(
                 .notFound,
                 "bank '\(bank)' has no pattern \(seq); sequence numbers run from 1 to its count")

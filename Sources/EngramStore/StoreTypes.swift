@@ -29,11 +29,15 @@ public struct StoreOptions: Sendable, Hashable {
     public var maxReaders: Int
     /// Seconds between the writer thread's stale-reader checks. Default 10.
     public var readerCheckInterval: Double
+    /// The most one map growth adds: the map doubles, but by at most this. Default 4 GiB.
+    public var maxGrowthStep: Int
 
     public init(
         initialMapSize: Int = 64 << 20, mapCap: Int = 64 << 30, sync: SyncPolicy = .full,
-        maxBanks: Int = 256, maxReaders: Int = 512, readerCheckInterval: Double = 10
+        maxBanks: Int = 256, maxReaders: Int = 512, readerCheckInterval: Double = 10,
+        maxGrowthStep: Int = 4 << 30
     ) {
+        self.maxGrowthStep = maxGrowthStep
         self.initialMapSize = initialMapSize
         self.mapCap = mapCap
         self.sync = sync

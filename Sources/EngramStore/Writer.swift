@@ -210,11 +210,13 @@ extension Engine {
             systemCode: MDB_MAP_FULL)
     }
 
-    /// Doubles the map up to the cap under the exclusive remap lock; false at the cap.
+    /// Doubles the map (by at most `maxGrowthStep`) up to the cap, under the exclusive remap
+    /// lock; false at the cap.
     func growMap(holdingRemap: Bool) -> Bool {
         let current = env.info.me_mapsize
         guard current < mapCap else { return false }
-        let grown = min(max(current * 2, current + (1 << 20)), mapCap)
+        let step = min(max(current, 1 << 20), options.maxGrowthStep)
+        let grown = min(current + step, mapCap)
         if !holdingRemap { env.remap.lockExclusive() }
         let rc = mdb_env_set_mapsize(env.raw, grown)
         if !holdingRemap { env.remap.unlock() }
@@ -223,10 +225,13 @@ extension Engine {
         return true
     }
 
-    /// Clears reader slots left by dead processes; returns how many. Any thread.
+    /// Clears reader slots left by dead processes; returns how many. Any thread; 0 once
+    /// the store is closed.
     func checkReaders() -> Int {
-        var dead: Int32 = 0
+        env.remap.lockShared()
+        defer { env.remap.unlock() }
         guard !env.isClosed.load(ordering: .acquiring) else { return 0 }
+        var dead: Int32 = 0
         mdb_reader_check(env.raw, &dead)
         counters.add(counters.staleReaders, Int(dead))
         return Int(dead)

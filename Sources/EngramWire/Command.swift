@@ -403,13 +403,14 @@ extension Command {
             }
         }
         options.mode = try mode(name: modeName, alpha: alpha)
+        let request: CompleteRequest
         switch input {
         case .text(let queries):
             guard mask == nil else {
                 throw WireError(
                     .args, "MASK applies to BIN vectors; in text vectors write ? for unknowns")
             }
-            return CompleteRequest(bank: bank, queries: queries, options: options)
+            request = CompleteRequest(bank: bank, queries: queries, options: options)
         case .binary(let count, let bytes):
             let rows = try VectorBinary.decode(bytes, rows: count)
             if let mask, mask.count != rows[0].count {
@@ -417,10 +418,17 @@ extension Command {
                     .dim,
                     "MASK has \(mask.count) components but the vectors have \(rows[0].count)")
             }
-            return CompleteRequest(
+            request = CompleteRequest(
                 bank: bank, queries: rows.map { QueryVector(values: $0, known: mask) },
                 encoding: .bin, options: options)
         }
+        if let index = request.queries.firstIndex(where: { $0.known?.contains(true) == false }) {
+            throw WireError(
+                .masked,
+                (batch ? "query \(index + 1) has " : "the query has ")
+                    + "no known component; give at least one value")
+        }
+        return request
     }
 
     private static func parseJobSet(

@@ -16,8 +16,10 @@ public typealias Arguments = [[UInt8]]
 /// - a RESP2 array of bulk strings, `*N\r\n` then `$len\r\n<len bytes>\r\n` per argument
 ///   (binary-safe; CRLF is required in the headers and after each bulk);
 /// - otherwise an inline line ended by LF or CRLF, split into tokens at runs of spaces and
-///   tabs. Empty lines are skipped. Other control bytes (including a CR that is not right
-///   before the LF) are a framing error: binary data must use RESP.
+///   tabs. A token may be quoted as in Redis: `"two words\n"` (with `\"`, `\\`, `\n`,
+///   `\r`, `\t`, `\xHH` escapes) or `'two words'` (only `\'`); an unbalanced quote is a
+///   framing error. Empty lines are skipped. Other raw control bytes (including a CR that is
+///   not right before the LF) are a framing error: binary data must use RESP or `\xHH`.
 ///
 /// Errors thrown by ``next()`` are terminal (`PROTO` or `TOOBIG`, with
 /// ``WireError/closesConnection`` set): the decoder keeps throwing the same error and
@@ -113,7 +115,7 @@ public struct RequestDecoder {
     public mutating func finish() throws(WireError) -> Arguments? {
         if let failure { throw failure }
         if let request = try next() { return request }
-        guard bufferedByteCount > 0 else { return nil }
+        if case .idle = state, bufferedByteCount == 0 { return nil }
         guard case .idle = state, buffer[start] != UInt8(ascii: "*") else {
             let error = WireError(.proto, "connection closed in the middle of a RESP request")
             fail(error)
@@ -285,6 +287,11 @@ public struct RequestDecoder {
                         result.append(Array(bytes[tokenStart..<index]))
                         tokenStart = -1
                     }
+                } else if tokenStart < 0, byte == 0x22 || byte == 0x27 {
+                    let (token, end) = try quoted(bytes, at: index, in: range)
+                    result.append(token)
+                    index = end
+                    continue
                 } else {
                     if byte < 0x20 || byte == 0x7F {
                         throw controlByte(byte, column: index - range.lowerBound + 1)
@@ -300,6 +307,78 @@ public struct RequestDecoder {
                     "request has \(result.count) arguments; the limit is \(limits.maxArguments)")
             }
             return result
+        }
+    }
+
+    /// A quoted token starting at `start` (a `"` or `'`), as Redis's inline parser reads
+    /// it: in double quotes `\"`, `\\`, `\n`, `\r`, `\t` and `\xHH` are escapes (any
+    /// other `\c` is `c`); in single quotes only `\'` is. The closing quote must end the
+    /// token. Returns the token and the index after the closing quote.
+    private func quoted(
+        _ bytes: UnsafeBufferPointer<UInt8>, at start: Int, in range: Range<Int>
+    ) throws(WireError) -> ([UInt8], Int) {
+        let quote = bytes[start]
+        var token: [UInt8] = []
+        var index = start + 1
+        while index < range.upperBound {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == 0x7F {
+                throw controlByte(byte, column: index - range.lowerBound + 1)
+            }
+            if byte == quote {
+                let next = index + 1
+                guard next == range.upperBound || bytes[next] == 0x20 || bytes[next] == 0x09
+                else {
+                    throw WireError(
+                        .proto,
+                        "closing quote at column \(next - range.lowerBound) of an inline request "
+                            + "must be followed by a space or the end of the line")
+                }
+                return (token, next)
+            }
+            if byte == 0x5C, index + 1 < range.upperBound {
+                let escaped = bytes[index + 1]
+                if quote == 0x27 {
+                    if escaped == 0x27 {
+                        token.append(0x27)
+                        index += 2
+                        continue
+                    }
+                } else {
+                    index += 2
+                    switch escaped {
+                    case UInt8(ascii: "n"): token.append(0x0A)
+                    case UInt8(ascii: "r"): token.append(0x0D)
+                    case UInt8(ascii: "t"): token.append(0x09)
+                    case UInt8(ascii: "x"):
+                        if index + 1 < range.upperBound,
+                            let high = hexValue(bytes[index]), let low = hexValue(bytes[index + 1])
+                        {
+                            token.append(high << 4 | low)
+                            index += 2
+                        } else {
+                            token.append(UInt8(ascii: "x"))
+                        }
+                    default: token.append(escaped)
+                    }
+                    continue
+                }
+            }
+            token.append(byte)
+            index += 1
+        }
+        throw WireError(
+            .proto,
+            "unbalanced quotes in an inline request; close the quote opened at column "
+                + "\(start - range.lowerBound + 1)")
+    }
+
+    private func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
         }
     }
 

@@ -220,14 +220,7 @@ public enum VectorBinary {
                 "binary vector of \(bytes.count) bytes; it must be a positive multiple of 4 "
                     + "(little-endian float32 components)")
         }
-        let values = bytes.withUnsafeBytes { raw in
-            (0..<(bytes.count / 4)).map { index in
-                Float(
-                    bitPattern: UInt32(
-                        littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
-                )
-            }
-        }
+        let values = load(bytes)
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw WireError(
                 .badFloat,
@@ -240,7 +233,7 @@ public enum VectorBinary {
     /// Decodes `count` vectors of equal length concatenated in one bulk string.
     ///
     /// - Throws: `BADFLOAT` if the length is not a positive multiple of `4 * count` or a
-    ///   component is not finite (naming the row and component, counting from 1).
+    ///   component is not finite (naming the vector and component, counting from 1).
     public static func decode(_ bytes: [UInt8], rows count: Int) throws(WireError) -> [[Float]] {
         guard count > 0, !bytes.isEmpty, bytes.count % (4 * count) == 0 else {
             throw WireError(
@@ -248,13 +241,25 @@ public enum VectorBinary {
                 "binary batch of \(bytes.count) bytes for \(count) vectors; it must be "
                     + "4 × dimension × \(count) bytes")
         }
-        let values: [Float]
-        do {
-            values = try decode(bytes)
-        } catch {
-            throw error
-        }
+        let values = load(bytes)
         let dimension = values.count / count
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw WireError(
+                .badFloat,
+                "component \(bad % dimension + 1) of vector \(bad / dimension + 1) is "
+                    + "\(values[bad]); only finite values are accepted")
+        }
         return (0..<count).map { Array(values[($0 * dimension)..<(($0 + 1) * dimension)]) }
+    }
+
+    private static func load(_ bytes: [UInt8]) -> [Float] {
+        bytes.withUnsafeBytes { raw in
+            (0..<(bytes.count / 4)).map { index in
+                Float(
+                    bitPattern: UInt32(
+                        littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
+                )
+            }
+        }
     }
 }

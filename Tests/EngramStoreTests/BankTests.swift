@@ -35,3 +35,196 @@ import Testing
         #expect(range.map(\.seq) == [255, 256, 257, 258])
     }
 }
+
+@Suite struct BankValidationTests {
+    @Test func singleAppendsCrossTheOneByteKeyBoundary() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        try store.createBank(BankSpec(name: "b", dimension: 3))
+        for index in 0..<310 {
+            let range = try store.append(bank: "b", vectors: [vector(3, seed: 2, index: index)])
+            #expect(range == UInt64(index + 1)..<UInt64(index + 2))
+        }
+        for seq in [1, 255, 256, 257, 300, 310] as [UInt64] {
+            #expect(
+                try store.pattern(bank: "b", seq: seq).values
+                    == vector(3, seed: 2, index: Int(seq) - 1))
+        }
+        #expect(throws: StoreError.self) { try store.pattern(bank: "b", seq: 311) }
+        #expect(try store.patterns(bank: "b", range: 250..<1000).count == 61)
+    }
+
+    @Test(arguments: ["", "a b", "ünï", "x/y", String(repeating: "n", count: 65), "a\n"])
+    func invalidBankNamesAreRefused(_ name: String) throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        let error = #expect(throws: StoreError.self) {
+            try store.createBank(BankSpec(name: name, dimension: 4))
+        }
+        #expect(error?.code == .badName)
+        #expect(store.listBanks().isEmpty)
+    }
+
+    @Test func validNamesAreAccepted() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        let names = ["a", "A.b_c-9", String(repeating: "z", count: 64)]
+        for name in names { try store.createBank(BankSpec(name: name, dimension: 1)) }
+        #expect(store.listBanks().map(\.name) == names.sorted())
+    }
+
+    @Test func badSpecsAreRefused() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        let cases: [(BankSpec, StoreError.Code)] = [
+            (BankSpec(name: "d0", dimension: 0), .dimension),
+            (BankSpec(name: "d1", dimension: 65537), .dimension),
+            (BankSpec(name: "b0", dimension: 2, beta: 0), .invalid),
+            (BankSpec(name: "b1", dimension: 2, beta: .nan), .invalid),
+            (BankSpec(name: "a1", dimension: 2, mode: .entmax(alpha: 1)), .invalid),
+            (BankSpec(name: "a3", dimension: 2, mode: .entmax(alpha: 2.5)), .invalid),
+        ]
+        for (spec, code) in cases {
+            let error = #expect(throws: StoreError.self) { try store.createBank(spec) }
+            #expect(error?.code == code, "\(spec.name)")
+        }
+        try store.createBank(BankSpec(name: "ok", dimension: 2))
+        let duplicate = #expect(throws: StoreError.self) {
+            try store.createBank(BankSpec(name: "ok", dimension: 5))
+        }
+        #expect(duplicate?.code == .exists)
+        #expect(try store.bankInfo("ok").spec.dimension == 2)
+    }
+
+    @Test func badPatternsAreRejectedAndStoreNothing() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        try store.createBank(BankSpec(name: "b", dimension: 4))
+        try store.append(bank: "b", vectors: [[1, 2, 3, 4]])
+        let rejected: [([[Float]], StoreError.Code)] = [
+            ([[1, 2, 3]], .dimension),
+            ([[1, 2, 3, 4], [1, 2, 3, 4, 5]], .dimension),
+            ([[1, .nan, 3, 4]], .nonFinite),
+            ([[1, 2, 3, 4], [.infinity, 0, 0, 0]], .nonFinite),
+            ([[-.infinity, 0, 0, 0]], .nonFinite),
+        ]
+        for (vectors, code) in rejected {
+            let error = #expect(throws: StoreError.self) {
+                try store.append(bank: "b", vectors: vectors)
+            }
+            #expect(error?.code == code)
+        }
+        let flat = #expect(throws: StoreError.self) {
+            try store.append(bank: "b", flat: [1, 2, 3, 4, 5])
+        }
+        #expect(flat?.code == .dimension)
+        let label = #expect(throws: StoreError.self) {
+            try store.append(
+                bank: "b", vectors: [[1, 2, 3, 4]], labels: [String(repeating: "x", count: 1025)])
+        }
+        #expect(label?.code == .invalid)
+        let noBank = #expect(throws: StoreError.self) {
+            try store.append(bank: "missing", vectors: [[1, 2, 3, 4]])
+        }
+        #expect(noBank?.code == .noBank)
+        #expect(try store.bankInfo("b").count == 1)
+        #expect(try store.append(bank: "b", vectors: [[5, 6, 7, 8]]) == 2..<3)
+    }
+
+    @Test func droppedBankCanBeRecreatedAndOldSnapshotsStayValid() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        try store.createBank(BankSpec(name: "b", dimension: 4))
+        try store.append(bank: "b", vectors: [[1, 2, 3, 4], [5, 6, 7, 8]], labels: ["x", nil])
+        try store.append(
+            bank: "b", vectors: [[1, 1, 1, 1]],
+            progress: JobProgress(id: "j", bank: "b", rowsDone: 1))
+        let before = try store.snapshot(bank: "b")
+        #expect(try store.dropBank("b") == 3)
+        #expect((try? store.bankInfo("b")) == nil)
+        #expect((try? store.job(id: "j")) == nil, "a dropped bank's jobs go with it")
+        let noBank = #expect(throws: StoreError.self) { try store.dropBank("b") }
+        #expect(noBank?.code == .noBank)
+        try store.createBank(BankSpec(name: "b", dimension: 2))
+        #expect(try store.append(bank: "b", vectors: [[9, 9]]) == 1..<2)
+        #expect(try store.pattern(bank: "b", seq: 1).values == [9, 9])
+        #expect(try store.pattern(bank: "b", seq: 1).label == nil)
+        #expect(Array(before.row(1)) == [5, 6, 7, 8])
+        #expect(before.label(ofRow: 0) == "x")
+        store.close()
+        let reopened = try Store(directory: dir.path, options: smallOptions())
+        #expect(try reopened.bankInfo("b").count == 1)
+        #expect(try reopened.bankInfo("b").spec.dimension == 2)
+    }
+
+    @Test func l2BanksNormalizeTheMatrixButKeepRawValues() throws {
+        let dir = TemporaryDirectory()
+        let options = smallOptions()
+        do {
+            let store = try Store(directory: dir.path, options: options)
+            try store.createBank(BankSpec(name: "u", dimension: 2, normalization: .l2))
+            try store.append(bank: "u", vectors: [[3, 4], [0, 0]])
+            #expect(Array(try store.snapshot(bank: "u").row(0)) == [0.6, 0.8])
+            #expect(try store.pattern(bank: "u", seq: 1).values == [3, 4])
+        }
+        let store = try Store(directory: dir.path, options: options)
+        let snapshot = try store.snapshot(bank: "u")
+        #expect(Array(snapshot.row(0)) == [0.6, 0.8])
+        #expect(Array(snapshot.row(1)) == [0, 0])
+        #expect(snapshot.info.spec.normalization == .l2)
+    }
+
+    @Test func specAndMetadataSurviveReopen() throws {
+        let dir = TemporaryDirectory()
+        let spec = BankSpec(
+            name: "m", dimension: 7, mode: .entmax(alpha: 1.5), beta: 8, normalization: .l2,
+            metadata: "program: lag(x,1)")
+        do {
+            let store = try Store(directory: dir.path, options: smallOptions())
+            let info = try store.createBank(spec)
+            #expect(info.count == 0)
+            #expect(info.createdMicros > 1_700_000_000_000_000)
+            try store.setMetadata(bank: "m", "updated ✓")
+            #expect(try store.bankInfo("m").spec.metadata == "updated ✓")
+        }
+        let store = try Store(directory: dir.path, options: smallOptions())
+        var expected = spec
+        expected.metadata = "updated ✓"
+        #expect(try store.bankInfo("m").spec == expected)
+        let missing = #expect(throws: StoreError.self) { try store.setMetadata(bank: "x", "") }
+        #expect(missing?.code == .noBank)
+    }
+
+    @Test func bankTableHasALimit() throws {
+        let dir = TemporaryDirectory()
+        var options = smallOptions()
+        options.maxBanks = 2
+        let store = try Store(directory: dir.path, options: options)
+        try store.createBank(BankSpec(name: "a", dimension: 1))
+        try store.createBank(BankSpec(name: "b", dimension: 1))
+        let error = #expect(throws: StoreError.self) {
+            try store.createBank(BankSpec(name: "c", dimension: 1))
+        }
+        #expect(error?.code == .tooManyBanks)
+        try store.dropBank("a")
+        try store.createBank(BankSpec(name: "c", dimension: 1))
+    }
+
+    @Test func closedStoreRefusesWorkButKeepsSnapshots() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        try store.createBank(BankSpec(name: "b", dimension: 1))
+        try store.append(bank: "b", vectors: [[1]])
+        let snapshot = try store.snapshot(bank: "b")
+        store.close()
+        store.close()
+        let append = #expect(throws: StoreError.self) {
+            try store.append(bank: "b", vectors: [[2]])
+        }
+        #expect(append?.code == .closed)
+        let read = #expect(throws: StoreError.self) { try store.pattern(bank: "b", seq: 1) }
+        #expect(read?.code == .closed)
+        #expect(Array(snapshot.row(0)) == [1])
+        #expect(store.checkReaders() == 0)
+    }
+}

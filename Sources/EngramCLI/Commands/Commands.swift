@@ -1,0 +1,72 @@
+// Dispatch from a parsed command to the code that runs it.
+
+/// The runners of all commands.
+enum Commands {
+    static func run(_ context: CommandContext) throws {
+        switch context.spec.path {
+        case ["ping"]: try ServerCommands.ping(context)
+        case ["bank", "create"]: try BankCommands.create(context)
+        case ["bank", "list"]: try BankCommands.list(context)
+        case ["bank", "info"]: try BankCommands.info(context)
+        case ["bank", "drop"]: try BankCommands.drop(context)
+        case ["store"]: try StoreCommand.run(context)
+        case ["get"]: try PatternCommands.get(context)
+        case ["show"]: try PatternCommands.show(context)
+        case ["complete"]: try CompleteCommand.run(context)
+        case ["ingest"]: try IngestCommand.run(context)
+        case ["forecast"]: try ForecastCommand.run(context)
+        case ["jobs"]: try ServerCommands.jobs(context)
+        case ["backup"]: try ServerCommands.backup(context)
+        case ["stats"]: try ServerCommands.stats(context)
+        default:
+            preconditionFailure("BUG IN engram (please report): no runner for \(context.name)")
+        }
+    }
+}
+
+/// Small helpers shared by the commands.
+enum Format {
+    /// `2026-12-03 09:30:00 UTC` from milliseconds (or seconds, when small) since the epoch.
+    static func time(_ stamp: Int) -> String {
+        var seconds = stamp > 100_000_000_000 ? stamp / 1000 : stamp
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
+    }
+
+    /// Key-value lines with the keys padded: `name   digits`.
+    static func fields(_ rows: [(String, String)]) -> String {
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { key, value in
+            key + String(repeating: " ", count: width - key.count) + "  " + value + "\n"
+        }.joined()
+    }
+
+    /// Components separated by commas, wrapped before `width` columns, each line indented.
+    static func vector(_ values: [Float], indent: String = "  ", width: Int = 96) -> String {
+        var out = ""
+        var line = indent
+        for (index, value) in values.enumerated() {
+            let item = NumberFormat.float(value) + (index == values.count - 1 ? "" : ",")
+            if line.count + item.count + 1 > width, line != indent {
+                out += line + "\n"
+                line = indent
+            }
+            line += (line == indent ? "" : " ") + item
+        }
+        return out + line + "\n"
+    }
+
+    static func yesNo(_ value: Bool) -> String { value ? "yes" : "no" }
+
+    static func label(_ label: String?) -> String {
+        guard let label, !label.isEmpty else { return "-" }
+        return label
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif

@@ -1,7 +1,0 @@
-import Testing
-
-@testable import EngramCLI
-
-@Test func targetBuilds() {
-    #expect(Bool(true))
-}

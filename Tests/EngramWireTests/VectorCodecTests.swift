@@ -1,0 +1,153 @@
+import Testing
+
+@testable import EngramWire
+
+@Suite struct FloatTextTests {
+    @Test(arguments: [
+        (Float(1), "1"), (0, "0"), (-0.0, "-0"), (16, "16"), (0.5, "0.5"), (-2.25, "-2.25"),
+        (0.1, "0.1"), (1e-5, "1e-05"), (1e8, "1e+08"),
+        (Float.greatestFiniteMagnitude, "3.4028235e+38"),
+        (Float.leastNonzeroMagnitude, "1e-45"),
+    ])
+    func formatsShortestAndWithoutTrailingPointZero(value: Float, expected: String) {
+        #expect(FloatText.format(value) == expected)
+    }
+
+    @Test func everyFormattedFloatReadsBackBitForBit() {
+        var generator = SplitMix64(seed: 11)
+        var samples: [Float] = [
+            0, -0.0, 1, -1, .leastNonzeroMagnitude, .leastNormalMagnitude,
+            .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 16_777_215, 0.1, 1e-7,
+        ]
+        for _ in 0..<20_000 {
+            let bits = UInt32.random(in: 0...UInt32.max, using: &generator)
+            let value = Float(bitPattern: bits)
+            if value.isFinite { samples.append(value) }
+        }
+        for value in samples {
+            let parsed = FloatText.parseFloat(Array(FloatText.format(value).utf8))
+            #expect(parsed?.bitPattern == value.bitPattern, "\(value)")
+        }
+    }
+
+    @Test func doublesReadBackExactly() {
+        for value in [0.1, 1.0 / 3.0, 1e-300, 123456789.125, -2.5e100, 1] {
+            #expect(FloatText.parseDouble(Array(FloatText.format(value).utf8)) == value)
+        }
+        #expect(FloatText.format(1.0) == "1")
+    }
+
+    @Test(arguments: ["1", "-1", "+1", "1.5", ".5", "5.", "1e3", "1E-3", "-1.5e+7", "007"])
+    func acceptsDecimals(token: String) {
+        #expect(FloatText.parseFloat(bytes(token)) != nil)
+    }
+
+    @Test(arguments: [
+        "", "nan", "NaN", "-nan", "inf", "-inf", "Infinity", "0x1p3", "0X10", "1e50", "-1e39",
+        " 1", "1 ", "1,5", "1_000", "1e", "e5", ".", "-", "+", "1.2.3", "--1", "1e+", "١",
+    ])
+    func rejectsEverythingElse(token: String) {
+        #expect(FloatText.parseFloat(bytes(token)) == nil)
+    }
+
+    @Test func underflowRoundsToZero() {
+        #expect(FloatText.parseFloat(bytes("1e-60")) == 0)
+    }
+}
+
+@Suite struct VectorTextTests {
+    @Test func decodesAndEncodes() throws {
+        let values = try VectorText.decode(bytes("0.5,1,-2.25,1e-3"))
+        #expect(values == [0.5, 1, -2.25, 0.001])
+        #expect(text(VectorText.encode(values)) == "0.5,1,-2.25,0.001")
+    }
+
+    @Test func singleComponent() throws {
+        #expect(try VectorText.decode(bytes("3")) == [3])
+    }
+
+    @Test func queryMarksUnknownComponents() throws {
+        let (values, known) = try VectorText.decodeQuery(bytes("?,1.5,?"))
+        #expect(values == [0, 1.5, 0])
+        #expect(known == [false, true, false])
+        #expect(text(VectorText.encode(values, known: known)) == "?,1.5,?")
+        let (_, allKnown) = try VectorText.decodeQuery(bytes("1,2"))
+        #expect(allKnown == nil)
+    }
+
+    @Test func unknownIsRejectedOutsideQueries() {
+        expectError(.badFloat) { () throws(WireError) in _ = try VectorText.decode(bytes("1,?")) }
+    }
+
+    @Test(arguments: [
+        ("", "empty vector"),
+        ("1,,2", "component 2 is empty"),
+        ("1,2,", "component 3 is empty"),
+        (",1", "component 1 is empty"),
+        ("1,nan", "component 2 'nan' is not finite"),
+        ("1,2,-inf", "component 3 '-inf' is not finite"),
+        ("0x1p3", "component 1 '0x1p3' is a hex float"),
+        ("1,1e39", "component 2 '1e39' overflows to infinity"),
+        ("1, 2", "component 2 ' 2' is not a decimal number"),
+        ("1,??", "component 2 '??' is not a decimal number"),
+        ("1;2", "component 1 '1;2' is not a decimal number"),
+    ])
+    func errorsNameTheComponentAndQuoteTheToken(input: String, message: String) {
+        do {
+            _ = try VectorText.decodeQuery(bytes(input))
+            Issue.record("accepted \(input)")
+        } catch {
+            #expect(error.code == .badFloat)
+            #expect(error.message.hasPrefix(message), "\(error.message)")
+        }
+    }
+
+    @Test func longBadTokensAreCutShort() {
+        let token = String(repeating: "z", count: 500)
+        do {
+            _ = try VectorText.decode(bytes("1," + token))
+        } catch {
+            #expect(error.message.contains("'" + String(repeating: "z", count: 32) + "…'"))
+            #expect(error.message.count < 120)
+        }
+    }
+}
+
+@Suite struct VectorBinaryTests {
+    @Test func littleEndianFloat32() throws {
+        let encoded = VectorBinary.encode([1, -2])
+        #expect(encoded == [0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0])
+        #expect(try VectorBinary.decode(encoded) == [1, -2])
+    }
+
+    @Test(arguments: [0, 1, 3, 5, 7])
+    func lengthMustBeAPositiveMultipleOfFour(count: Int) {
+        expectError(.badFloat) { () throws(WireError) in
+            _ = try VectorBinary.decode([UInt8](repeating: 0, count: count))
+        }
+    }
+
+    @Test(arguments: [Float.nan, .infinity, -.infinity, .signalingNaN])
+    func nonFiniteComponentsAreRejected(value: Float) {
+        do {
+            _ = try VectorBinary.decode(VectorBinary.encode([1, 2, value]))
+            Issue.record("accepted \(value)")
+        } catch {
+            #expect(error.code == .badFloat)
+            #expect(error.message.hasPrefix("component 3 "))
+        }
+    }
+
+    @Test func batchesSplitIntoRows() throws {
+        let rows: [[Float]] = [[1, 2, 3], [4, 5, 6]]
+        #expect(try VectorBinary.decode(VectorBinary.encode(rows: rows), rows: 2) == rows)
+        expectError(.badFloat) { () throws(WireError) in
+            _ = try VectorBinary.decode(VectorBinary.encode(rows: rows), rows: 4)
+        }
+        do {
+            _ = try VectorBinary.decode(VectorBinary.encode(rows: [[1, 2], [3, .nan]]), rows: 2)
+        } catch {
+            #expect(error.message.hasPrefix("component 2 of vector 2"))
+        }
+    }
+}
