@@ -83,6 +83,11 @@ struct CLIBankTests {
         #expect(completion["energy"] is Double)
         #expect(completion["steps"] as? Int == 1)
 
+        let early = try daemon.engram(["complete", "tiny", "?,?,1,1", "--as-of", "1", "--json"])
+        let earlySupport = try #require(try early.object()["support"] as? [[String: Any]])
+        #expect(earlySupport.map { $0["seq"] as? Int } == [1], "as of seq 1 only 'a' exists")
+        #expect(try early.object()["as_of"] as? Int == 1)
+
         let human = try daemon.engram(["complete", "tiny", "1,1,?,?", "--show", "--shape", "2x2"])
         #expect(human.code == 0)
         checkGolden(human.stdout, "complete-tiny.txt")
@@ -92,5 +97,23 @@ struct CLIBankTests {
         #expect(try stats.object()["requests"] is Int)
         let ping = try daemon.engram(["ping"])
         #expect(ping.stdout.hasPrefix("PONG from engramd at \(daemon.socket)"))
+    }
+}
+
+/// `engram backup` writes a copy the daemon can be started from.
+@Suite(.enabled(if: CLIDaemon.available, "needs a built engramd"))
+struct CLIBackupTests {
+    @Test func backupPrintsThePathWritten() throws {
+        let daemon = try CLIDaemon()
+        _ = try daemon.engram(["bank", "create", "tiny", "--dim", "2"])
+        _ = try daemon.engram(["store", "tiny", "1,2"])
+        let target = daemon.scratch.path + "/backup"
+        let human = try daemon.engram(["backup", target])
+        #expect(human.code == 0, "\(human.stderr)")
+        #expect(human.stdout == "backup written to \(target)\n")
+        #expect(FileManager.default.fileExists(atPath: target + "/data.mdb"))
+
+        let json = try daemon.engram(["backup", target + "2", "--json"])
+        #expect(try json.object()["path"] as? String == target + "2")
     }
 }

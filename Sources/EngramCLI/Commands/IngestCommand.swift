@@ -20,7 +20,9 @@ enum IngestCommand {
         var horizon: Int
         var targets: [String]
         var timeColumn: String?
+        var channels: [String]?
         var trainRows: Int?
+        var trainFraction: Double?
         var beta: Double?
         var batchSize: Int
     }
@@ -54,10 +56,28 @@ enum IngestCommand {
             bank: context.positional(0) ?? "", csv: csv, source: absolute(csv),
             programPath: arguments.string("program"), horizon: horizon ?? 0,
             targets: targets ?? [], timeColumn: arguments.string("time-column"),
+            channels: arguments.string("channels").map {
+                $0.split(separator: ",").map { String($0.trimmingSpaces) }
+            },
             trainRows: try arguments.int("train-rows", in: 1...Int.max, command: context.name),
+            trainFraction: try fraction(context),
             beta: try arguments.double("beta", command: context.name),
             batchSize: try arguments.int("batch", in: 1...100_000, command: context.name)
                 ?? 1000)
+    }
+
+    private static func fraction(_ context: CommandContext) throws(CLIError) -> Double? {
+        guard let value = try context.arguments.double("train-fraction", command: context.name)
+        else { return nil }
+        guard value > 0, value <= 1 else {
+            throw CLIError.usage(
+                "option '--train-fraction' must be in (0, 1], got \(value)", command: context.name)
+        }
+        if context.arguments.values["train-rows"] != nil {
+            throw CLIError.usage(
+                "give --train-rows or --train-fraction, not both", command: context.name)
+        }
+        return value
     }
 
     // MARK: - The ingestion
@@ -68,7 +88,7 @@ enum IngestCommand {
         let jobID = FeatureSupport.jobID(bank: plan.bank, source: plan.source)
 
         let (spec, created) = try prepareBank(context, client: client, plan: plan, requested)
-        let job = try existingJob(client, id: jobID)
+        let job = try settledJob(client, id: jobID)
         let total = try FeatureSupport.run(plan.csv) { try countRows(plan.csv) }
 
         // A finished job over the same rows has nothing left to do; a file that has grown
@@ -146,15 +166,14 @@ enum IngestCommand {
         let programName = plan.programPath ?? "the default feature program"
         let program = try FeatureSupport.run(programName) { () throws -> FeatureProgram in
             guard let path = plan.programPath else { return FeatureProgram.default }
-            let text = try FeatureSupport.run(path) { try readText(path) }
-            return try FeatureProgram(parsing: text)
+            return try FeatureProgram(contentsOfFile: path)
         }
         let header = try FeatureSupport.run(plan.csv) { try CSVReader(path: plan.csv).header }
         let timeColumn = plan.timeColumn ?? FeatureSupport.guessTimeColumn(header)
         return try FeatureSupport.run(plan.csv) {
             try FeatureSpec(
                 program: program, header: header, timeColumn: timeColumn,
-                targets: plan.targets, horizon: plan.horizon)
+                channels: plan.channels, targets: plan.targets, horizon: plan.horizon)
         }
     }
 
@@ -166,7 +185,8 @@ enum IngestCommand {
         if let bank = try bankIfExists(client, plan.bank) {
             let stored = try FeatureSupport.storedSpec(of: bank)
             guard stored.features == requested.features, stored.targets == requested.targets,
-                stored.horizon == requested.horizon, stored.timeColumn == requested.timeColumn
+                stored.horizon == requested.horizon, stored.timeColumn == requested.timeColumn,
+                stored.channels == requested.channels
             else {
                 throw CLIError(
                     .data,
@@ -184,7 +204,8 @@ enum IngestCommand {
             return (stored, false)
         }
 
-        let prefix: TrainingPrefix = plan.trainRows.map { .rows($0) } ?? .fraction(0.5)
+        let prefix: TrainingPrefix =
+            plan.trainRows.map { .rows($0) } ?? .fraction(plan.trainFraction ?? 0.5)
         let spec = try FeatureSupport.run(plan.csv) {
             try requested.fittingNormalization(csvPath: plan.csv, prefix: prefix)
         }
@@ -215,6 +236,38 @@ enum IngestCommand {
             if error.kind == .daemon(code: "NOBANK") { return nil }
             throw error
         }
+    }
+
+    /// The job's record once nobody is advancing it.
+    ///
+    /// A killed ingest's last batches may still be in engramd's socket buffer and commit a
+    /// moment after the client died; resuming from the position read before they land would
+    /// store them twice. So a running job whose progress moved within the last second is
+    /// watched until it has been still for a second, and one that keeps moving for three
+    /// seconds belongs to another live ingest, which is an error.
+    // TODO(#7): a compare-and-set on the job position in MSTORE would make this exact.
+    static func settledJob(_ client: DaemonClient, id: String) throws(CLIError) -> JobObject? {
+        var job = try existingJob(client, id: id)
+        let start = ProgressBar.now()
+        while let current = job, current.state == .running {
+            let quiet = wallClockMillis() - current.updated
+            if quiet >= 1000 { break }
+            guard ProgressBar.now() - start < 3 else {
+                throw CLIError(
+                    .unavailable,
+                    "job \(id) is being run by another ingest (it moved \(quiet) ms ago)",
+                    hint: "wait for it ('engram jobs') or stop it, then run this again")
+            }
+            usleep(200_000)
+            job = try existingJob(client, id: id)
+        }
+        return job
+    }
+
+    private static func wallClockMillis() -> Int {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int(spec.tv_sec) * 1000 + Int(spec.tv_nsec) / 1_000_000
     }
 
     static func existingJob(_ client: DaemonClient, id: String) throws(CLIError) -> JobObject? {
@@ -248,13 +301,6 @@ enum IngestCommand {
         var rows = 0
         while try reader.next() { rows += 1 }
         return rows
-    }
-
-    private static func readText(_ path: String) throws -> String {
-        let reader = try LineReader(path: path)
-        var lines: [Substring] = []
-        while let line = try reader.next() { lines.append(line) }
-        return lines.joined(separator: "\n") + "\n"
     }
 
     static func absolute(_ path: String) -> String {
