@@ -84,6 +84,6 @@ let package = Package(
         .testTarget(
             name: "EngramCLITests", dependencies: ["EngramCLI", "EngramWire"],
             exclude: ["Golden"], swiftSettings: swiftSettings),
-        .testTarget(name: "EndToEndTests", exclude: ["Golden"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", exclude: ["clients"], swiftSettings: swiftSettings),
     ]
 )

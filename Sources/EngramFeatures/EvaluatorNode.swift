@@ -13,12 +13,17 @@ struct Node {
     var intBase = 0
     /// Rows after which this node's output no longer depends on where the stream started.
     var settle = 0
+    /// 1/k and 1/(k−1), so a row costs no division.
+    var inverseK = 0.0
+    var inverseKMinusOne = 0.0
 
     init(kind: NodeKind, a: Int, b: Int, k: Int) {
         self.kind = kind
         self.a = a
         self.b = b
         self.k = k
+        self.inverseK = k > 0 ? 1 / Double(k) : 0
+        self.inverseKMinusOne = k > 1 ? 1 / Double(k - 1) : 0
     }
 
     /// Puts the state in its "only missing values seen" form: the rows before the start
@@ -41,6 +46,7 @@ struct Node {
             ints[intBase] = 0
             ints[intBase + 1] = 0
             ints[intBase + 2] = startRow - 1
+            ints[intBase + 3] = ((startRow % k) + k) % k
         case .max, .min:
             ints[intBase] = 0
             ints[intBase + 1] = 0
@@ -101,7 +107,11 @@ struct Node {
         var s2 = ring[k + 1]
         var c = ring[k + 2]
         var count = ints[intBase + 1]
-        var recompute = t % k == 0
+        // The phase t mod k, kept incrementally: a division per row would cost more than
+        // the rest of the step.
+        let phase = ints[intBase + 3]
+        var recompute = phase == 0
+        ints[intBase + 3] = phase + 1 == k ? 0 : phase + 1
         if !old.isNaN {
             let d = old - c
             s1 -= d
@@ -132,10 +142,10 @@ struct Node {
             values[out + 2] = .nan
             return
         }
-        let n = Double(k)
-        values[out] = n * c + s1
-        values[out + 1] = c + s1 / n
-        values[out + 2] = k > 1 ? (Swift.max(0, s2 - s1 * s1 / n) / (n - 1)).squareRoot() : 0
+        let squares = s2 - s1 * s1 * inverseK
+        values[out] = Double(k) * c + s1
+        values[out + 1] = c + s1 * inverseK
+        values[out + 2] = squares > 0 ? (squares * inverseKMinusOne).squareRoot() : 0
     }
 
     /// The most recent non-missing value in the ring, or 0.

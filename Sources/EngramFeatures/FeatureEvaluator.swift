@@ -24,7 +24,7 @@ public final class FeatureEvaluator {
     /// Rows of history after which results no longer depend on where the stream started.
     public let settleRows: Int
     /// Absolute index of the next row to evaluate.
-    public private(set) var row: Int
+    @exclusivity(unchecked) public private(set) var row: Int
 
     private let plan: Plan
     private let nodes: UnsafeMutableBufferPointer<Node>
@@ -208,7 +208,7 @@ private struct PlanBuilder {
             node.settle = Swift.max(childSettle, slotSettle[b])
         case .moment:
             node.settle = childSettle + 2 * k - 1
-            reserve(&node, reals: k + 3, ints: 3)
+            reserve(&node, reals: k + 3, ints: 4)
         case .max, .min:
             node.settle = childSettle + k - 1
             reserve(&node, reals: k, ints: 3 + k)

@@ -10,7 +10,7 @@ indirect enum Template: Sendable, Equatable {
     case lag(Template, [Int])
     case diff(Template, [Int])
     case sub(Template, Template)
-    case win(Template, [Int], [WindowFunction], column: Int)
+    case win(Template, [Int], [WindowFunction])
     case set([Template])
 }
 
@@ -145,7 +145,13 @@ struct FeatureParser {
             try expect(",")
             let lengths = try parseDistances()
             try expect(",")
-            result = .win(series, lengths, try parseFunctions(), column: column)
+            let functions = try parseFunctions()
+            if functions.contains(.std), lengths.contains(1) {
+                throw error(
+                    "win(…,1,std) is undefined: std needs a window of at least 2",
+                    at: column, code: .argument)
+            }
+            result = .win(series, lengths, functions)
         case "lead":
             throw error(
                 "lead looks into the future; choose targets and a horizon instead",
@@ -358,10 +364,7 @@ private func expand(
     case .sub(let a, let b):
         let right = try sub(b)
         return try sub(a).flatMap { x in right.map { .sub(x, $0) } }
-    case .win(let s, let ks, let fs, let column):
-        if fs.contains(.std), let k = ks.first(where: { $0 < 2 }) {
-            throw fail(.argument, "win(…,\(k),std) needs a window of at least 2", column)
-        }
+    case .win(let s, let ks, let fs):
         return try sub(s).flatMap { e in ks.flatMap { k in fs.map { .win(e, k, $0) } } }
     case .set(let items):
         return try items.flatMap(sub)

@@ -1,6 +1,8 @@
 // A feature program: versioned text, one template per line, expanded against the input's
 // channels into an ordered list of uniquely named features.
 
+import Foundation
+
 /// A parsed feature program.
 ///
 /// The text format: the first line that is neither blank nor a comment is the version line
@@ -27,11 +29,11 @@ public struct FeatureProgram: Sendable, Equatable {
         var version: Int?
         var lines: [TemplateLine] = []
         var number = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character, so split on line breaks rather than on "\n".
+        let rawLines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        for rawLine in rawLines {
             number += 1
-            var line = String(rawLine)
-            if line.hasSuffix("\r") { line.removeLast() }
-            let code = stripComment(line)
+            let code = stripComment(String(rawLine))
             guard !code.allSatisfy({ $0 == " " || $0 == "\t" }) else { continue }
             if version == nil {
                 version = try parseVersionLine(code, line: number)
@@ -45,6 +47,20 @@ public struct FeatureProgram: Sendable, Equatable {
         }
         self.version = version
         self.lines = lines
+    }
+
+    /// Reads and parses a program file.
+    ///
+    /// - Throws: `FeatureError` `io` when the file cannot be read as UTF-8, else as
+    ///   `init(parsing:)`.
+    public init(contentsOfFile path: String) throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw FeatureError(.io, "cannot read the feature program \(path): \(error)")
+        }
+        try self.init(parsing: text)
     }
 
     /// Expands the program against the input channels: `*` becomes every channel, in order.

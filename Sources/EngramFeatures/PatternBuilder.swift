@@ -49,7 +49,7 @@ public final class PatternBuilder {
     public let spec: FeatureSpec
     public let evaluator: FeatureEvaluator
     /// Counts of the rows decided so far (in a resumed run, including the earlier run's).
-    public private(set) var counts: PatternCounts
+    @exclusivity(unchecked) public private(set) var counts: PatternCounts
 
     private let reader: CSVReader
     private let inputColumns: [Int]
@@ -58,18 +58,19 @@ public final class PatternBuilder {
     private let normalize: Bool
     private let suppressBefore: Int
     private let initialRestart: CSVPosition
-    private var nextRow: Int
-    private var lastRead: Int
+    // Single-threaded by contract: no dynamic exclusivity checks on the per-row state.
+    @exclusivity(unchecked) private var nextRow: Int
+    @exclusivity(unchecked) private var lastRead: Int
 
     private let featureCount: Int
     private let ringSize: Int
-    private var input: [Double]
-    private var featureRing: [Double]
-    private var complete: [Bool]
-    private var targetRing: [Double]
-    private var labels: [String?]
+    @exclusivity(unchecked) private var input: [Double]
+    @exclusivity(unchecked) private var featureRing: [Double]
+    @exclusivity(unchecked) private var complete: [Bool]
+    @exclusivity(unchecked) private var targetRing: [Double]
+    @exclusivity(unchecked) private var labels: [String?]
     private let positionRingSize: Int
-    private var positions: [CSVPosition]
+    @exclusivity(unchecked) private var positions: [CSVPosition]
 
     /// Opens `csvPath` and prepares to stream patterns.
     ///

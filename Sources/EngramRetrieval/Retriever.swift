@@ -63,6 +63,32 @@ public enum Retriever {
         return answers
     }
 
+    /// Raw scores ⟨ξ_μ, x⟩ of `state` against every row, with the same kernel (and so the same
+    /// Float32 values) as the first step of ``complete(_:in:parameters:)``. One bank pass.
+    ///
+    /// - Throws: ``RetrievalError/dimension(expected:actual:)``,
+    ///   ``RetrievalError/nonFinite(row:component:)`` for a non-finite state value.
+    public static func scores(
+        of state: [Float], in bank: PatternMatrix
+    ) throws(RetrievalError)
+        -> [Float]
+    {
+        guard state.count == bank.dimension else {
+            throw .dimension(expected: bank.dimension, actual: state.count)
+        }
+        if let bad = state.firstIndex(where: { !$0.isFinite }) {
+            throw .nonFinite(row: nil, component: bad)
+        }
+        return [Float](unsafeUninitializedCapacity: bank.rows) { buffer, count in
+            state.withUnsafeBufferPointer { x in
+                scoreRows(
+                    bank, first: 0, count: bank.rows, x: x.baseAddress!,
+                    into: buffer.baseAddress!)
+            }
+            count = bank.rows
+        }
+    }
+
     /// The energy E(x) of an arbitrary state x: −(1/β) Ψ*(β Ξᵀx) + ½‖x‖², with Ψ* = log-sum-exp
     /// for softmax and the conjugate of the Gini / Tsallis entropy for sparsemax / entmax.
     /// Costs one pass over the bank. The reported ``Completion/energy`` is an upper bound of it

@@ -18,19 +18,43 @@ final class RowBuffer: @unchecked Sendable {
     let capacity: Int
     let dimension: Int
 
+    /// Bytes mapped with mmap (0 for a posix_memalign allocation).
+    private let mappedBytes: Int
+
     init(capacity: Int, dimension: Int) {
         self.capacity = capacity
         self.dimension = dimension
-        var raw: UnsafeMutableRawPointer?
-        // Large sizes are served by mmap, so untouched capacity costs address space only.
         let bytes = max(capacity * dimension * MemoryLayout<Float>.stride, 64)
+        if bytes >= RowBuffer.hugeThreshold {
+            // Page-aligned anonymous memory, with transparent huge pages where the kernel
+            // allows them: loading a large bank then takes hundreds of faults, not millions.
+            let length = (bytes + 4095) & ~4095
+            let raw = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let raw, raw != MAP_FAILED else {
+                fatalError("EngramStore: out of memory mapping \(length) bytes for a bank matrix")
+            }
+            _ = madvise(raw, length, MADV_HUGEPAGE)
+            mappedBytes = length
+            base = raw.bindMemory(to: Float.self, capacity: capacity * dimension)
+            return
+        }
+        var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
             fatalError("EngramStore: out of memory allocating \(bytes) bytes for a bank matrix")
         }
+        mappedBytes = 0
         base = raw.bindMemory(to: Float.self, capacity: capacity * dimension)
     }
 
-    deinit { free(base) }
+    static let hugeThreshold = 4 << 20
+
+    deinit {
+        if mappedBytes > 0 {
+            munmap(base, mappedBytes)
+        } else {
+            free(base)
+        }
+    }
 
     @inline(__always)
     func row(_ index: Int) -> UnsafeMutablePointer<Float> { base + index * dimension }

@@ -81,6 +81,15 @@ final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` while the environment is open and cannot be remapped or closed (the
+    /// shared remap lock), without a read transaction of ours.
+    func withOpen<T>(_ body: () throws -> T) throws -> T {
+        remap.lockShared()
+        defer { remap.unlock() }
+        guard !isClosed.load(ordering: .acquiring) else { throw StoreError.closedError }
+        return try body()
+    }
+
     /// Another process grew the map: adopt its size (needs no transaction of ours open).
     func adoptForeignMapSize() {
         remap.lockExclusive()

@@ -14,7 +14,8 @@ import Synchronization
 ///
 /// Thread-safety: every method may be called from any thread. Appends and other writes block
 /// the caller until the writer thread has committed them (and synced them, under the `full`
-/// policy); reads never wait for the writer. Open a directory at most once per process.
+/// policy), so call them from threads of your own, not from Swift's cooperative pool; reads
+/// never wait for the writer. Open a directory at most once per process.
 public final class Store: Sendable {
     let engine: Engine
     private let writerThread: Mutex<pthread_t?>
@@ -47,8 +48,15 @@ public final class Store: Sendable {
         }
         writerThread = Mutex(nil)
         let engine = self.engine
-        let thread = try startThread { engine.runWriter() }
-        writerThread.withLock { $0 = thread }
+        do {
+            let thread = try startThread { engine.runWriter() }
+            writerThread.withLock { $0 = thread }
+        } catch {
+            engine.env.isClosed.store(true, ordering: .releasing)
+            mdb_env_close(engine.env.raw)
+            _ = openDirectories.withLock { $0.remove(real) }
+            throw error
+        }
     }
 
     private static func validate(_ options: StoreOptions) throws {
@@ -72,6 +80,7 @@ public final class Store: Sendable {
         let (env, mapCap) = try openEnvironment(directory, options)
         do {
             let opened = try openDatabases(env)
+            adviseMap(directory, populateRead)
             var banks: [String: BankState] = [:]
             try env.withRead { txn in
                 for (record, spec, patterns, labels) in opened.bankStates {
@@ -82,7 +91,7 @@ public final class Store: Sendable {
                         labelsDBI: labels, matrix: matrix)
                 }
             }
-            releaseMapPages(env, directory: directory)
+            releaseMapPages(directory)
             return Engine(
                 env: env, directory: directory, options: options, mapCap: mapCap,
                 dbis: (opened.meta, opened.banks, opened.jobs), banks: banks)
@@ -117,7 +126,7 @@ public final class Store: Sendable {
 
     /// Flushes committed data to disk (useful under the `none` sync policy).
     public func sync() throws {
-        try engine.withRead { _ in
+        try engine.env.withOpen {
             try check(mdb_env_sync(engine.env.raw, 1), "sync")
         }
     }
@@ -218,6 +227,12 @@ extension Store {
                 "\(flat.count) values are not a whole number of \(dimension)-component "
                     + "patterns for bank '\(bank)'")
         }
+        guard flat.count <= maxAppendValues else {
+            throw StoreError(
+                .invalid,
+                "a batch of \(flat.count * 4) bytes is over the 256 MiB limit; append smaller "
+                    + "batches")
+        }
         let count = flat.count / dimension
         if let index = flat.firstIndex(where: { !$0.isFinite }) {
             throw StoreError(
@@ -260,6 +275,10 @@ extension Store {
                 + "dimension \(dimension)")
     }
 }
+
+/// The most values one append may carry (256 MiB), well below LMDB's per-transaction
+/// dirty-page limit.
+let maxAppendValues = 64 << 20
 
 // MARK: - Reading
 

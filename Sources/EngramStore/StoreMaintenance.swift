@@ -14,7 +14,7 @@ extension Store {
     /// - Throws: `invalid` for a non-empty target, `io`, `closed`.
     public func backup(to directory: String) throws {
         let target = try prepareBackupDirectory(directory)
-        try engine.withRead { _ in
+        try engine.env.withOpen {
             var rc = mdb_env_copy2(engine.env.raw, target, UInt32(MDB_CP_COMPACT))
             if rc != 0 {
                 unlink(target + "/data.mdb")
@@ -54,9 +54,7 @@ extension Store {
 
     /// Figures about the store and its writer since open.
     public func statistics() throws -> StoreStatistics {
-        let (info, pageSize) = try engine.withRead { _ in
-            (engine.env.info, engine.env.pageSize)
-        }
+        let (info, pageSize) = try engine.env.withOpen { (engine.env.info, engine.env.pageSize) }
         let banks = listBanks()
         let counters = engine.counters
         return StoreStatistics(

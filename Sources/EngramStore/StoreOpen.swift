@@ -272,13 +272,48 @@ private func damaged(_ bank: String, _ what: String) -> StoreError {
     StoreError(.corrupt, "bank '\(bank)' is damaged at \(what); restore from a backup")
 }
 
-/// Drops the process's page mappings of the LMDB map after loading, so pages read once to
-/// fill the matrices are not counted twice in the resident set. The file is mapped
-/// read-only (no `MDB_WRITEMAP`), so this discards nothing; later reads fault pages back in.
-func releaseMapPages(_ env: Environment, directory: String) {
-    let info = env.info
-    guard let address = info.me_mapaddr else { return }
-    let used = min(info.me_mapsize, fileSize(directory + "/data.mdb"))
-    guard used > 0 else { return }
-    _ = madvise(address, used, MADV_DONTNEED)
+/// The address range of this process's mapping of `path`, from /proc/self/maps.
+/// (`mdb_env_info` reports a map address only for `MDB_FIXEDMAP`.)
+func mappedRange(of path: String) -> (start: UnsafeMutableRawPointer, length: Int)? {
+    let fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var content: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
+        if got <= 0 { break }
+        content += chunk[0..<got]
+    }
+    for line in content.split(separator: 0x0A) {
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasSuffix(" " + path) else { continue }
+        let bounds = text.prefix { $0 != " " }.split(separator: "-")
+        guard bounds.count == 2, let start = UInt(bounds[0], radix: 16),
+            let end = UInt(bounds[1], radix: 16), end > start,
+            let address = UnsafeMutableRawPointer(bitPattern: start)
+        else { continue }
+        return (address, Int(end - start))
+    }
+    return nil
+}
+
+/// Advice for the pages of `data.mdb` that are backed by the file.
+func adviseMap(_ directory: String, _ advice: Int32) {
+    let path = directory + "/data.mdb"
+    guard let region = mappedRange(of: path) else { return }
+    let length = min(region.length, fileSize(path) & ~4095)
+    guard length > 0 else { return }
+    _ = madvise(region.start, length, advice)
+}
+
+/// MADV_POPULATE_READ (Linux 5.14): maps the file's cached pages in one call instead of one
+/// fault per page while the matrices load. Older kernels ignore it (EINVAL).
+let populateRead: Int32 = 22
+
+/// After loading, drops the process's page mappings of the map, so the pages read once to
+/// fill the matrices are not counted twice in the resident set. The file is mapped read-only
+/// (no `MDB_WRITEMAP`), so this discards nothing; later reads fault pages back in.
+func releaseMapPages(_ directory: String) {
+    adviseMap(directory, MADV_DONTNEED)
 }

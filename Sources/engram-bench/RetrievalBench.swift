@@ -1,6 +1,220 @@
+// Retrieval benchmark: one-step sparse retrieval against the machine's own ceilings, measured in
+// the same run: the memory-read ceiling (a streaming SIMD sum over the bank's bytes), sgemv for
+// the same scores, and single-thread sgemm throughput for the batch.
+
+internal import CBLAS
+internal import EngramRetrieval
+internal import Glibc
+
 /// The retrieval benchmark suite of `make bench`.
 enum RetrievalBench {
     static func run(_ arguments: [String]) throws {
-        print("retrieval: no benchmark yet")
+        openblas_set_num_threads(1)
+        print("one-step sparsemax retrieval, one thread; bank rows unit-norm random, queries")
+        print("noisy stored rows, beta 10. ceiling = streaming SIMD sum over the bank's bytes.")
+        print(
+            pad("N", 8) + pad("d", 5) + pad("MB", 7) + pad("ceil GB/s", 10)
+                + pad("scan ms", 9) + pad("sgemv ms", 9) + pad("1q ms", 8) + pad("1q/ceil", 8)
+                + pad("1q q/s", 8) + pad("64q ms", 9) + pad("64q q/s", 9)
+                + pad("sgemm GF", 9) + pad("64q/sgemm", 10))
+        for (rows, dimension) in sizes() {
+            try measure(rows: rows, dimension: dimension)
+        }
+    }
+
+    /// N × d cases; `ENGRAM_BENCH_SIZES=1000000x256,10000x64` picks others while tuning.
+    private static func sizes() -> [(Int, Int)] {
+        if let text = getenv("ENGRAM_BENCH_SIZES").map({ String(cString: $0) }) {
+            return text.split(separator: ",").compactMap { item in
+                let parts = item.split(separator: "x").compactMap { Int($0) }
+                return parts.count == 2 ? (parts[0], parts[1]) : nil
+            }
+        }
+        return [10_000, 100_000, 1_000_000].flatMap { rows in [64, 256].map { (rows, $0) } }
+    }
+
+    private static func measure(rows: Int, dimension: Int) throws {
+        let bank = RandomBank(rows: rows, dimension: dimension, seed: 42)
+        let matrix = bank.matrix
+        let bytes = Double(rows * dimension * 4)
+        let queries = (0..<64).map { bank.noisyRow(($0 * 7919) % rows, seed: UInt64($0)) }
+        let parameters = RetrievalParameters(beta: 10)
+
+        var which = 0
+        let batchQueries = queries.map { Query(values: $0) }
+        let times = try roundRobin(budget: rows >= 1_000_000 ? 12 : 4) {
+            [
+                { _ = bank.streamingSum() },
+                { _ = try Retriever.scores(of: queries[0], in: matrix) },
+                { bank.sgemv(queries[0]) },
+                {
+                    which = (which + 1) % queries.count
+                    _ = try Retriever.complete(
+                        Query(values: queries[which]), in: matrix, parameters: parameters)
+                },
+                {
+                    _ = try Retriever.completeBatch(
+                        batchQueries, in: matrix, parameters: parameters)
+                },
+                { bank.sgemm(queries) },
+            ]
+        }
+        let (ceiling, scan, sgemv, single, batch, sgemm) =
+            (times[0], times[1], times[2], times[3], times[4], times[5])
+        let flops = 2 * Double(rows * dimension * 64)
+        print(
+            pad("\(rows)", 8) + pad("\(dimension)", 5) + pad(fixed(bytes / 1e6, 0), 7)
+                + pad(fixed(bytes / ceiling / 1e9, 1), 10) + pad(fixed(scan * 1e3, 2), 9)
+                + pad(fixed(sgemv * 1e3, 2), 9) + pad(fixed(single * 1e3, 2), 8)
+                + pad(fixed(single / ceiling, 2), 8) + pad(fixed(1 / single, 0), 8)
+                + pad(fixed(batch * 1e3, 1), 9) + pad(fixed(64 / batch, 0), 9)
+                + pad(fixed(flops / sgemm / 1e9, 1), 9) + pad(fixed(sgemm / batch, 2), 10))
+    }
+}
+
+// MARK: - A random bank in aligned memory
+
+/// Unit-norm random rows, filled in place so that a 1 GB bank is not copied.
+private final class RandomBank: @unchecked Sendable {
+    let rows: Int
+    let dimension: Int
+    let pointer: UnsafeMutablePointer<Float>
+
+    init(rows: Int, dimension: Int, seed: UInt64) {
+        self.rows = rows
+        self.dimension = dimension
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: rows * dimension * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: rows * dimension)
+        var generator = SplitMix(seed: seed)
+        for row in 0..<rows {
+            let values = UnsafeMutableBufferPointer(
+                start: pointer + row * dimension, count: dimension)
+            for j in 0..<dimension { values[j] = generator.nextSigned() }
+            l2Normalize(values)
+        }
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+
+    var matrix: PatternMatrix {
+        PatternMatrix(base: pointer, rows: rows, dimension: dimension, owner: self)
+    }
+
+    /// Row `row` plus noise of half its norm, renormalized.
+    func noisyRow(_ row: Int, seed: UInt64) -> [Float] {
+        var generator = SplitMix(seed: seed &+ 1000)
+        let scale = 0.5 / Float(dimension).squareRoot() * 1.7
+        let values = (0..<dimension).map {
+            pointer[row * dimension + $0] + scale * generator.nextSigned()
+        }
+        return l2Normalize(values)
+    }
+
+    /// The read ceiling: sum every value of the bank with four SIMD8 accumulators.
+    func streamingSum() -> Float {
+        var (a, b, c, d) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+        let raw = UnsafeRawPointer(pointer)
+        let count = rows * dimension
+        var i = 0
+        while i + 32 <= count {
+            a += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            b += raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            c += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self)
+            d += raw.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self)
+            i += 32
+        }
+        return (a + b + c + d).sum()
+    }
+
+    func sgemv(_ x: [Float]) {
+        var y = [Float](repeating: 0, count: rows)
+        cblas_sgemv(
+            CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, pointer,
+            Int32(dimension), x, 1, 0, &y, 1)
+    }
+
+    /// The raw product of the batch against the bank in the same row blocks as the retriever
+    /// uses, without candidate selection: the sgemm throughput baseline.
+    func sgemm(_ queries: [[Float]]) {
+        let q = queries.count
+        let states = queries.flatMap { $0 }
+        let blockRows = max(1024, (1 << 20) / q)
+        var scores = [Float](repeating: 0, count: q * blockRows)
+        var first = 0
+        while first < rows {
+            let count = min(blockRows, rows - first)
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(q), Int32(count), Int32(dimension),
+                1, states, Int32(dimension), pointer + first * dimension, Int32(dimension), 0,
+                &scores, Int32(count))
+            first += count
+        }
+    }
+}
+
+/// SplitMix64: fast, seedable, good enough for benchmark data.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [−1, 1).
+    mutating func nextSigned() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+}
+
+// MARK: - Timing and formatting
+
+/// Best wall time of each case, running them in turn (so that load from other processes hits
+/// all of them alike) until `budget` seconds have passed, at least 3 rounds.
+private func roundRobin(
+    budget: Double, _ cases: () -> [() throws -> Void]
+) throws -> [Double] {
+    let bodies = cases()
+    var best = [Double](repeating: .infinity, count: bodies.count)
+    let start = now()
+    var rounds = 0
+    while rounds < 3 || (now() - start < budget && rounds < 200) {
+        for (index, body) in bodies.enumerated() {
+            let t0 = now()
+            try body()
+            best[index] = min(best[index], now() - t0)
+        }
+        rounds += 1
+    }
+    return best
+}
+
+private func now() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
+private func pad(_ text: String, _ width: Int) -> String {
+    String(repeating: " ", count: max(width - text.count, 0)) + text
+}
+
+private func fixed(_ value: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    if digits == 0 { return "\(Int(rounded))" }
+    let text = "\(rounded)"
+    let parts = text.split(separator: ".")
+    let fraction = parts.count > 1 ? String(parts[1]) : ""
+    return String(parts[0]) + "." + fraction.padding(digits)
+}
+
+extension String {
+    fileprivate func padding(_ length: Int) -> String {
+        count >= length
+            ? String(prefix(length)) : self + String(repeating: "0", count: length - count)
     }
 }

@@ -83,6 +83,11 @@ struct CLIBankTests {
         #expect(completion["energy"] is Double)
         #expect(completion["steps"] as? Int == 1)
 
+        let early = try daemon.engram(["complete", "tiny", "?,?,1,1", "--as-of", "1", "--json"])
+        let earlySupport = try #require(try early.object()["support"] as? [[String: Any]])
+        #expect(earlySupport.map { $0["seq"] as? Int } == [1], "as of seq 1 only 'a' exists")
+        #expect(try early.object()["as_of"] as? Int == 1)
+
         let human = try daemon.engram(["complete", "tiny", "1,1,?,?", "--show", "--shape", "2x2"])
         #expect(human.code == 0)
         checkGolden(human.stdout, "complete-tiny.txt")

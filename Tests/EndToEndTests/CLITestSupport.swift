@@ -26,7 +26,10 @@ enum CLIBinaries {
     }()
 
     static var engram: String { directory + "/engram" }
-    static var engramd: String { directory + "/engramd" }
+    /// `ENGRAMD` overrides the daemon's path (to test against another build of it).
+    static var engramd: String {
+        ProcessInfo.processInfo.environment["ENGRAMD"] ?? directory + "/engramd"
+    }
 
     /// A file of the package, such as `data/digits.csv`.
     static func file(_ relative: String) -> String {
@@ -199,12 +202,13 @@ extension URL {
     }
 }
 
-/// Compares text with `Tests/EndToEndTests/Golden/NAME`; `ENGRAM_UPDATE_GOLDEN=1` rewrites it.
+/// Compares text with `Tests/EngramCLITests/Golden/e2e-NAME` (the CLI's golden files live
+/// together); `ENGRAM_UPDATE_GOLDEN=1` rewrites it.
 func checkGolden(
     _ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Golden").appendingPathComponent(name)
+    let url = CLIBinaries.packageRoot.appendingPathComponent("Tests/EngramCLITests/Golden")
+        .appendingPathComponent("e2e-" + name)
     if ProcessInfo.processInfo.environment["ENGRAM_UPDATE_GOLDEN"] == "1" {
         try? actual.write(to: url, atomically: true, encoding: .utf8)
         return

@@ -155,3 +155,53 @@ import Testing
         }
     }
 }
+
+@Suite struct ListRenderingTests {
+    @Test func bankTableShowsEntmaxAlpha() throws {
+        let banks = [
+            BankObject(
+                name: "digits", dimension: 64, mode: .sparsemax, beta: 0.05, normalize: .l2,
+                created: 0, count: 1797, meta: ""),
+            BankObject(
+                name: "e", dimension: 3, mode: .entmax(alpha: 1.5), beta: 2, normalize: .none,
+                created: 0, count: 0, meta: ""),
+        ]
+        #expect(
+            BankCommands.table(banks).rendered() == """
+                NAME    DIM  MODE         BETA  NORMALIZE  COUNT
+                digits   64  sparsemax    0.05  l2          1797
+                e         3  entmax(1.5)     2  none           0
+
+                """)
+    }
+
+    @Test func jobTableShowsProgressRateAndErrors() {
+        let jobs = [
+            JobObject(
+                id: "ingest.co2.1", bank: "co2", source: "/data/co2.csv", position: 1142,
+                rows: 1000, total: 2284, skipped: 42, state: .running, message: "",
+                updated: 1_764_750_600_000),
+            JobObject(
+                id: "ingest.x.2", bank: "x", source: "/x.csv", position: 10, rows: 9,
+                total: nil, skipped: 1, state: .failed, message: "DIM: bad", updated: 0),
+        ]
+        let text = ServerCommands.jobTable(jobs, rates: ["ingest.co2.1": 2500]).rendered()
+        Golden.check(text, "jobs-table.txt")
+    }
+
+    @Test func jobIDsAreStableAndValidNames() {
+        let id = FeatureSupport.jobID(bank: "co2", source: "/data/co2.csv")
+        #expect(id == FeatureSupport.jobID(bank: "co2", source: "/data/co2.csv"))
+        #expect(id != FeatureSupport.jobID(bank: "co2", source: "/data/co2-b.csv"))
+        #expect(id != FeatureSupport.jobID(bank: "co3", source: "/data/co2.csv"))
+        let long = FeatureSupport.jobID(bank: String(repeating: "b", count: 64), source: "/x")
+        #expect(long.count <= 64)
+        #expect(long.allSatisfy { $0.isLetter || $0.isNumber || "._-".contains($0) })
+    }
+
+    @Test func timeColumnIsGuessedFromUsualNames() {
+        #expect(FeatureSupport.guessTimeColumn(["date", "co2"]) == "date")
+        #expect(FeatureSupport.guessTimeColumn(["YEAR", "SUNACTIVITY"]) == "YEAR")
+        #expect(FeatureSupport.guessTimeColumn(["a", "date"]) == nil)
+    }
+}

@@ -68,7 +68,7 @@ enum IngestCommand {
         let jobID = FeatureSupport.jobID(bank: plan.bank, source: plan.source)
 
         let (spec, created) = try prepareBank(context, client: client, plan: plan, requested)
-        let job = try existingJob(client, id: jobID)
+        let job = try settledJob(client, id: jobID)
         let total = try FeatureSupport.run(plan.csv) { try countRows(plan.csv) }
 
         // A finished job over the same rows has nothing left to do; a file that has grown
@@ -146,8 +146,7 @@ enum IngestCommand {
         let programName = plan.programPath ?? "the default feature program"
         let program = try FeatureSupport.run(programName) { () throws -> FeatureProgram in
             guard let path = plan.programPath else { return FeatureProgram.default }
-            let text = try FeatureSupport.run(path) { try readText(path) }
-            return try FeatureProgram(parsing: text)
+            return try FeatureProgram(contentsOfFile: path)
         }
         let header = try FeatureSupport.run(plan.csv) { try CSVReader(path: plan.csv).header }
         let timeColumn = plan.timeColumn ?? FeatureSupport.guessTimeColumn(header)
@@ -189,7 +188,10 @@ enum IngestCommand {
             try requested.fittingNormalization(csvPath: plan.csv, prefix: prefix)
         }
         var request = ["BANK.CREATE", plan.bank, "DIM", String(spec.dimension)]
-        if let beta = plan.beta { request += ["BETA", NumberFormat.double(beta)] }
+        // z-scored features make scores grow with the dimension; β = 1/√d keeps a few
+        // historical moments in the support instead of one.
+        let beta = plan.beta ?? 1 / Double(spec.dimension).squareRoot()
+        request += ["BETA", NumberFormat.double(beta)]
         request += ["META", spec.json()]
         _ = try client.call(request)
         context.note(
@@ -214,6 +216,38 @@ enum IngestCommand {
         }
     }
 
+    /// The job's record once nobody is advancing it.
+    ///
+    /// A killed ingest's last batches may still be in engramd's socket buffer and commit a
+    /// moment after the client died; resuming from the position read before they land would
+    /// store them twice. So a running job whose progress moved within the last second is
+    /// watched until it has been still for a second, and one that keeps moving for three
+    /// seconds belongs to another live ingest, which is an error.
+    // TODO(#7): a compare-and-set on the job position in MSTORE would make this exact.
+    static func settledJob(_ client: DaemonClient, id: String) throws(CLIError) -> JobObject? {
+        var job = try existingJob(client, id: id)
+        let start = ProgressBar.now()
+        while let current = job, current.state == .running {
+            let quiet = wallClockMillis() - current.updated
+            if quiet >= 1000 { break }
+            guard ProgressBar.now() - start < 3 else {
+                throw CLIError(
+                    .unavailable,
+                    "job \(id) is being run by another ingest (it moved \(quiet) ms ago)",
+                    hint: "wait for it ('engram jobs') or stop it, then run this again")
+            }
+            usleep(200_000)
+            job = try existingJob(client, id: id)
+        }
+        return job
+    }
+
+    private static func wallClockMillis() -> Int {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int(spec.tv_sec) * 1000 + Int(spec.tv_nsec) / 1_000_000
+    }
+
     static func existingJob(_ client: DaemonClient, id: String) throws(CLIError) -> JobObject? {
         let reply = try client.call(["JOB.GET", id])
         if case .bulk(nil) = reply { return nil }
@@ -235,8 +269,7 @@ enum IngestCommand {
             context.emit(job?.json ?? .object([("id", .string(jobID))]))
         } else if let job {
             context.console.out(
-                "ingested \(plan.csv) into \(plan.bank): \(job.rows) patterns "
-                    + "(job \(jobID)): \(job.message)\n")
+                "ingested \(plan.csv) into \(plan.bank) (job \(jobID)): \(job.message)\n")
         }
     }
 
@@ -246,13 +279,6 @@ enum IngestCommand {
         var rows = 0
         while try reader.next() { rows += 1 }
         return rows
-    }
-
-    private static func readText(_ path: String) throws -> String {
-        let reader = try LineReader(path: path)
-        var lines: [Substring] = []
-        while let line = try reader.next() { lines.append(line) }
-        return lines.joined(separator: "\n") + "\n"
     }
 
     static func absolute(_ path: String) -> String {

@@ -185,6 +185,7 @@ enum StatsRenderer {
     private static func text(_ value: JSONValue) -> String {
         switch value {
         case .string(let text): text
+        case .number(let text) where Int(text) != nil: text
         case .number(let text): Double(text).map { NumberFormat.short($0, digits: 6) } ?? text
         case .null: "-"
         default: value.rendered()

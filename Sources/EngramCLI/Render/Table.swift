@@ -48,6 +48,7 @@ struct Table: Sendable {
                 case .left: line += last ? cell : cell + pad
                 }
             }
+            while line.hasSuffix(" ") { line.removeLast() }
             out += line + "\n"
         }
         return out
