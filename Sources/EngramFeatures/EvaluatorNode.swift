@@ -117,7 +117,8 @@ struct Node {
             s1 -= d
             s2 -= d * d
             count -= 1
-            if d * d > 0x1p20 * s2 { recompute = true }
+            // Also true when s2 overflowed (inf) or became NaN (inf − inf).
+            if !(d * d <= 0x1p20 * s2 && s2 < .infinity) { recompute = true }
         }
         if x.isNaN {
             ints[intBase + 2] = t
@@ -145,7 +146,8 @@ struct Node {
         let squares = s2 - s1 * s1 * inverseK
         values[out] = Double(k) * c + s1
         values[out + 1] = c + s1 * inverseK
-        values[out + 2] = squares > 0 ? (squares * inverseKMinusOne).squareRoot() : 0
+        // Rounding can leave a tiny negative sum of squares; a NaN must stay visible.
+        values[out + 2] = ((squares < 0 ? 0 : squares) * inverseKMinusOne).squareRoot()
     }
 
     /// The most recent non-missing value in the ring, or 0.

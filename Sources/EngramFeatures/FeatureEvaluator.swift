@@ -82,7 +82,8 @@ public final class FeatureEvaluator {
     /// - Parameters:
     ///   - input: `inputs.count` values, NaN for missing.
     ///   - output: room for `featureCount` values; receives the features (NaN = undefined).
-    /// - Returns: true when every feature is defined.
+    /// - Returns: true when every feature is defined and finite (a sum of huge inputs can
+    ///   overflow; such a row counts as incomplete rather than carrying infinity along).
     /// - Complexity: O(nodes), amortized; no allocation.
     @discardableResult
     public func evaluate(
@@ -101,7 +102,7 @@ public final class FeatureEvaluator {
         for index in outputs.indices {
             let value = values[outputs[index]]
             output[index] = value
-            complete = complete && !value.isNaN
+            complete = complete && value.isFinite
         }
         return complete
     }

@@ -1,27 +1,5 @@
+public import EngramWire
 import Glibc
-
-/// What a connected peer may do. Each role includes the ones below it.
-public enum Role: Int, Sendable, Comparable, CustomStringConvertible {
-    /// No access: the connection gets `-PERM` and is closed at accept.
-    case none = 0
-    /// Queries: `PING`, `INFO`, `BANK.LIST`, `BANK.INFO`, `GET`, `COMPLETE`, `STATS`, …
-    case read = 1
-    /// Adds `STORE`, `MSTORE`, `JOB.SET`.
-    case write = 2
-    /// Adds `BANK.CREATE`, `BANK.DROP`, `BACKUP`.
-    case admin = 3
-
-    public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
-
-    public var description: String {
-        switch self {
-        case .none: "none"
-        case .read: "read"
-        case .write: "write"
-        case .admin: "admin"
-        }
-    }
-}
 
 /// A set of user or group ids, or every id (`*` in configuration).
 public struct IDSet: Sendable, Equatable {
@@ -56,7 +34,7 @@ public struct PeerCredentials: Sendable, Equatable {
     }
 }
 
-/// Maps peer credentials to a role.
+/// Maps peer credentials to a role (EngramWire's `Role`: read < write < admin), or to none.
 ///
 /// A peer gets the highest role whose uid list holds its uid or whose gid list holds its
 /// primary or any supplementary group. The default makes root and the daemon's own user
@@ -87,11 +65,12 @@ public struct RolePolicy: Sendable, Equatable {
         RolePolicy(adminUIDs: IDSet(ids: [0, daemonUID ?? getuid()]))
     }
 
-    public func role(for peer: PeerCredentials) -> Role {
+    /// The peer's role, or nil when it has none (it is then refused at accept).
+    public func role(for peer: PeerCredentials) -> Command.Role? {
         let groups = [peer.gid] + peer.groups
         if adminUIDs.contains(peer.uid) || adminGIDs.containsAny(groups) { return .admin }
         if writerUIDs.contains(peer.uid) || writerGIDs.containsAny(groups) { return .write }
         if readerUIDs.contains(peer.uid) || readerGIDs.containsAny(groups) { return .read }
-        return .none
+        return nil
     }
 }

@@ -51,7 +51,7 @@ struct LatencyHistogram: Sendable {
 ///
 /// Recording is sharded by connection, so that concurrent connections rarely contend on one
 /// lock; a snapshot sums the shards. Thread-safe.
-final class CommandStatistics: Sendable {
+final class RequestCounters: Sendable {
     /// The commands counted separately; anything else is counted as `OTHER`.
     static let names = [
         "PING", "INFO", "BANK.CREATE", "BANK.LIST", "BANK.INFO", "BANK.DROP", "STORE", "MSTORE",
@@ -66,11 +66,11 @@ final class CommandStatistics: Sendable {
     }
 
     private final class Shard: Sendable {
-        let entries = Mutex([Entry](repeating: Entry(), count: CommandStatistics.names.count))
+        let entries = Mutex([Entry](repeating: Entry(), count: RequestCounters.names.count))
     }
 
     private static let shardCount = 16
-    private let shards: [Shard] = (0..<CommandStatistics.shardCount).map { _ in Shard() }
+    private let shards: [Shard] = (0..<RequestCounters.shardCount).map { _ in Shard() }
 
     /// The index of a command word in ``names``; case-insensitive.
     static func index(of word: [UInt8]) -> Int {

@@ -123,6 +123,8 @@ public struct ReplyDecoder {
                 return .error(
                     code: String(text[..<space]),
                     message: String(text[text.index(after: space)...]))
+            case UInt8(ascii: "_") where line.isEmpty:
+                return .bulk(nil)  // a RESP3 null, as Redis sends after HELLO 3
             case UInt8(ascii: ":"):
                 guard let value = ReplyDecoder.signedDecimal(line) else {
                     throw WireError(.proto, "invalid integer reply " + WireError.quote(line))

@@ -35,6 +35,8 @@ enum FeaturesBench {
                 features: features
             ).inputs)
         let evaluation = evaluateOnly(features, parsed, rows: rows)
+        let baselineRows = min(rows, 100_000)
+        let baseline = directRecompute(features, parsed, rows: baselineRows)
         let endToEnd = try parseAndEvaluate(url.path, features)
         let patterns = try buildPatterns(url.path, spec)
 
@@ -53,9 +55,17 @@ enum FeaturesBench {
                     + (perSecond.map { String(format: "%.2fx", $0 / target) } ?? "-"))
         }
         line("CSV parse only (9 columns)", parseOnly, values: nil)
+        let baselineValues = Double(baselineRows * features.count)
+        line(
+            "baseline: direct O(k) recompute", baseline * Double(rows) / Double(baselineRows),
+            values: values)
         line("evaluation only (parsed rows)", evaluation, values: values)
         line("CSV parse + evaluation", endToEnd, values: values)
         line("PatternBuilder (+ pattern arrays)", patterns, values: values)
+        print(
+            "streaming evaluation vs direct recompute: "
+                + String(format: "%.1fx", baseline / baselineValues / (evaluation / values))
+                + " (baseline timed on \(baselineRows) rows, scaled)")
     }
 
     // MARK: - Stages
@@ -92,6 +102,65 @@ enum FeaturesBench {
         }
         precondition(complete == rows - evaluator.lookback, "every row after warm-up is complete")
         return seconds
+    }
+
+    /// The baseline: every feature recomputed from its definition at every row, windows by
+    /// a direct O(k) pass (two-pass std), as a non-streaming implementation would.
+    static func directRecompute(_ features: [Feature], _ parsed: [Double], rows: Int) -> Double {
+        let inputs = FeatureEvaluator(features: features).inputs
+        let width = inputs.count
+        let lookback = features.map(\.lookback).max() ?? 0
+        var checksum = 0.0
+        let seconds = time {
+            for t in lookback..<rows {
+                for feature in features {
+                    checksum += direct(
+                        feature.expression, order: feature.order, t: t, parsed, width, inputs)
+                }
+            }
+        }
+        precondition(!checksum.isNaN)
+        return seconds
+    }
+
+    static func direct(
+        _ expression: FeatureExpr, order: Int, t: Int, _ parsed: [Double], _ width: Int,
+        _ inputs: [String]
+    ) -> Double {
+        switch expression {
+        case .channel(let name):
+            let column = inputs.firstIndex(of: name)!
+            let x = { (row: Int) in parsed[row * width + column] }
+            switch order {
+            case 0: return x(t)
+            case 1: return x(t) - x(t - 1)
+            default: return x(t) - 2 * x(t - 1) + x(t - 2)
+            }
+        case .lag(let s, let k):
+            return direct(s, order: order, t: t - k, parsed, width, inputs)
+        case .diff(let s, let k):
+            return direct(s, order: order, t: t, parsed, width, inputs)
+                - direct(s, order: order, t: t - k, parsed, width, inputs)
+        case .sub(let a, let b):
+            return direct(a, order: order, t: t, parsed, width, inputs)
+                - direct(b, order: order, t: t, parsed, width, inputs)
+        case .win(let s, let k, let function):
+            var window = [Double](repeating: 0, count: k)
+            for j in 0..<k {
+                window[j] = direct(s, order: order, t: t - k + 1 + j, parsed, width, inputs)
+            }
+            let sum = window.reduce(0, +)
+            switch function {
+            case .sum: return sum
+            case .mean: return sum / Double(k)
+            case .max: return window.max()!
+            case .min: return window.min()!
+            case .std:
+                let mean = sum / Double(k)
+                let squares = window.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+                return (squares / Double(k - 1)).squareRoot()
+            }
+        }
     }
 
     static func parseAndEvaluate(_ path: String, _ features: [Feature]) throws -> Double {

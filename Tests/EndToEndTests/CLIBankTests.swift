@@ -2,9 +2,7 @@ import Foundation
 import Testing
 
 /// Banks, single patterns and completions through the real binaries and a real engramd.
-// TODO(#6): drop the condition once engramd is on main.
-@Suite(.enabled(if: CLIDaemon.available, "needs a built engramd"))
-struct CLIBankTests {
+@Suite struct CLIBankTests {
     @Test func bankLifecycleWithHumanAndJSONOutput() throws {
         let daemon = try CLIDaemon()
 
@@ -97,5 +95,22 @@ struct CLIBankTests {
         #expect(try stats.object()["requests"] is Int)
         let ping = try daemon.engram(["ping"])
         #expect(ping.stdout.hasPrefix("PONG from engramd at \(daemon.socket)"))
+    }
+}
+
+/// `engram backup` writes a copy the daemon can be started from.
+@Suite struct CLIBackupTests {
+    @Test func backupPrintsThePathWritten() throws {
+        let daemon = try CLIDaemon()
+        _ = try daemon.engram(["bank", "create", "tiny", "--dim", "2"])
+        _ = try daemon.engram(["store", "tiny", "1,2"])
+        let target = daemon.scratch.path + "/backup"
+        let human = try daemon.engram(["backup", target])
+        #expect(human.code == 0, "\(human.stderr)")
+        #expect(human.stdout == "backup written to \(target)\n")
+        #expect(FileManager.default.fileExists(atPath: target + "/data.mdb"))
+
+        let json = try daemon.engram(["backup", target + "2", "--json"])
+        #expect(try json.object()["path"] as? String == target + "2")
     }
 }

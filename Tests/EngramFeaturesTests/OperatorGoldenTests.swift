@@ -196,3 +196,17 @@ func expectMatchesReference(
         }
     }
 }
+
+@Test func overflowingFeaturesMakeARowIncomplete() throws {
+    let evaluator = FeatureEvaluator(features: [
+        try Feature(parsing: "win(s,2,sum)"), try Feature(parsing: "win(s,2,std)"),
+    ])
+    var output: [Double] = []
+    #expect(!evaluator.evaluate([1e308], into: &output))
+    #expect(!evaluator.evaluate([1e308], into: &output))
+    #expect(output[0] == .infinity)
+    // Once the huge values have left the window, the exact recompute restores the sums.
+    evaluator.evaluate([1], into: &output)
+    #expect(evaluator.evaluate([3], into: &output))
+    #expect(output == [4, 2.0.squareRoot()])
+}

@@ -114,3 +114,15 @@ func co2SkippedRowsAreExact(horizon: Int) throws {
     }
     #expect(error?.code == .spec)
 }
+
+@Test func aGrownFileRepeatsTheEarlierPatterns() throws {
+    let spec = try co2Spec(horizon: 2)
+        .fittingNormalization(csvPath: dataPath("co2.csv"), prefix: .patterns(500))
+    let text = try String(contentsOfFile: dataPath("co2.csv"), encoding: .utf8)
+    let lines = text.split(separator: "\n")
+    let head = lines.prefix(1200).joined(separator: "\n") + "\n"
+    let short = try drain(try PatternBuilder(reader: try CSVReader(text: head), spec: spec))
+    let full = try drain(try PatternBuilder(csvPath: dataPath("co2.csv"), spec: spec))
+    #expect(short.count > 900)
+    #expect(Array(full.prefix(short.count)) == short)
+}

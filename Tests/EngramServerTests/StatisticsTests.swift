@@ -25,11 +25,11 @@ import Testing
     }
 
     @Test func shardsAddUp() {
-        let statistics = CommandStatistics()
-        let ping = CommandStatistics.index(of: Array("ping".utf8))
-        let other = CommandStatistics.index(of: Array("NOSUCH".utf8))
-        #expect(CommandStatistics.names[ping] == "PING")
-        #expect(CommandStatistics.names[other] == "OTHER")
+        let statistics = RequestCounters()
+        let ping = RequestCounters.index(of: Array("ping".utf8))
+        let other = RequestCounters.index(of: Array("NOSUCH".utf8))
+        #expect(RequestCounters.names[ping] == "PING")
+        #expect(RequestCounters.names[other] == "OTHER")
         for shard in 0..<40 {
             statistics.record(
                 command: ping, nanoseconds: 1000, failed: shard % 4 == 0, shard: shard)

@@ -171,7 +171,9 @@ enum CommandCatalog {
             .value("horizon", "H", "append the next H values of the targets"),
             .value("target", "COLS", "comma-separated target column names"),
             .value("time-column", "COL", "the time column, kept as the label"),
-            .value("train-rows", "N", "fit the normalization on the first N rows"),
+            .value("channels", "COLS", "the columns '*' stands for (default: all but time)"),
+            .value("train-rows", "N", "fit the normalization on patterns of the first N rows"),
+            .value("train-fraction", "F", "…or on the first fraction F of patterns (0.5)"),
             .value("beta", "B", "β of a bank created by ingest"),
             .value("batch", "ROWS", "patterns per request (default 1000)"),
             .flag("background", "detach and write progress to a log file"),
@@ -205,7 +207,10 @@ enum CommandCatalog {
     static let backup = CommandSpec(
         path: ["backup"], synopsis: ["DIR"],
         summary: "write a compact, consistent copy of the store while engramd serves",
-        discussion: "DIR is on the daemon's machine and is written by the daemon.",
+        discussion: """
+            DIR is written by the daemon, on its machine; a relative DIR is taken under
+            engramd's state directory. It must be new or empty.
+            """,
         positionals: [PositionalSpec(name: "DIR", help: "an empty or new directory")],
         examples: ["engram backup /var/backups/engram-$(date +%F)"])
 

@@ -20,7 +20,9 @@ enum IngestCommand {
         var horizon: Int
         var targets: [String]
         var timeColumn: String?
+        var channels: [String]?
         var trainRows: Int?
+        var trainFraction: Double?
         var beta: Double?
         var batchSize: Int
     }
@@ -54,10 +56,28 @@ enum IngestCommand {
             bank: context.positional(0) ?? "", csv: csv, source: absolute(csv),
             programPath: arguments.string("program"), horizon: horizon ?? 0,
             targets: targets ?? [], timeColumn: arguments.string("time-column"),
+            channels: arguments.string("channels").map {
+                $0.split(separator: ",").map { String($0.trimmingSpaces) }
+            },
             trainRows: try arguments.int("train-rows", in: 1...Int.max, command: context.name),
+            trainFraction: try fraction(context),
             beta: try arguments.double("beta", command: context.name),
             batchSize: try arguments.int("batch", in: 1...100_000, command: context.name)
                 ?? 1000)
+    }
+
+    private static func fraction(_ context: CommandContext) throws(CLIError) -> Double? {
+        guard let value = try context.arguments.double("train-fraction", command: context.name)
+        else { return nil }
+        guard value > 0, value <= 1 else {
+            throw CLIError.usage(
+                "option '--train-fraction' must be in (0, 1], got \(value)", command: context.name)
+        }
+        if context.arguments.values["train-rows"] != nil {
+            throw CLIError.usage(
+                "give --train-rows or --train-fraction, not both", command: context.name)
+        }
+        return value
     }
 
     // MARK: - The ingestion
@@ -153,7 +173,7 @@ enum IngestCommand {
         return try FeatureSupport.run(plan.csv) {
             try FeatureSpec(
                 program: program, header: header, timeColumn: timeColumn,
-                targets: plan.targets, horizon: plan.horizon)
+                channels: plan.channels, targets: plan.targets, horizon: plan.horizon)
         }
     }
 
@@ -165,7 +185,8 @@ enum IngestCommand {
         if let bank = try bankIfExists(client, plan.bank) {
             let stored = try FeatureSupport.storedSpec(of: bank)
             guard stored.features == requested.features, stored.targets == requested.targets,
-                stored.horizon == requested.horizon, stored.timeColumn == requested.timeColumn
+                stored.horizon == requested.horizon, stored.timeColumn == requested.timeColumn,
+                stored.channels == requested.channels
             else {
                 throw CLIError(
                     .data,
@@ -183,7 +204,8 @@ enum IngestCommand {
             return (stored, false)
         }
 
-        let prefix: TrainingPrefix = plan.trainRows.map { .rows($0) } ?? .fraction(0.5)
+        let prefix: TrainingPrefix =
+            plan.trainRows.map { .rows($0) } ?? .fraction(plan.trainFraction ?? 0.5)
         let spec = try FeatureSupport.run(plan.csv) {
             try requested.fittingNormalization(csvPath: plan.csv, prefix: prefix)
         }

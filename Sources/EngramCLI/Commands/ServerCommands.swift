@@ -88,11 +88,12 @@ enum ServerCommands {
     static func backup(_ context: CommandContext) throws {
         let directory = context.positional(0) ?? ""
         let reply = try context.connect().call(["BACKUP", directory])
+        // `+OK PATH` (the path the daemon wrote, absolute); older forms: an array or `+OK`.
         var path = directory
         if case .array(let parts?) = reply, let last = parts.last?.string {
             path = last
-        } else if let text = reply.string, text != "OK" {
-            path = text
+        } else if let text = reply.string, text.hasPrefix("OK ") {
+            path = String(text.dropFirst(3))
         }
         if context.globals.json {
             context.emit(.object([("path", .string(path))]))

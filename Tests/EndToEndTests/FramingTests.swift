@@ -1,0 +1,107 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The byte stream as a client might really send it.
+@Suite struct FramingTests {
+    @Test func mixedTerminatorsSplitWritesAndPipelines() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        client.send("PING\nPING\r\nPING hello\n")
+        #expect(try client.reply() == .status("PONG"))
+        #expect(try client.reply() == .status("PONG"))
+        #expect(try client.reply() == .bulk(Array("hello".utf8)))
+
+        for piece in ["*2\r\n$4\r\nPI", "NG\r\n$2", "\r\nhi", "\r\n"] {
+            client.send(piece)
+            usleep(30_000)
+        }
+        #expect(try client.reply() == .bulk(Array("hi".utf8)))
+        client.send("PI")
+        usleep(30_000)
+        client.send("NG\r\n")
+        #expect(try client.reply() == .status("PONG"))
+    }
+
+    @Test func badRequestsGetErrorsAndTheConnectionStays() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        #expect(try client.call("BANK.CREATE", "b", "DIM", "3") == .status("OK"))
+        let cases: [([String], String)] = [
+            (["FROBNICATE", "x"], "UNKNOWN"),
+            (["STORE", "b"], "ARGS"),
+            (["BANK.INFO"], "ARGS"),
+            (["GET", "b", "1", "2", "3"], "ARGS"),
+            (["STORE", "b", "1,nan,0"], "BADFLOAT"),
+            (["STORE", "b", "1,inf,0"], "BADFLOAT"),
+            (["STORE", "b", "-infinity,0,0"], "BADFLOAT"),
+            (["COMPLETE", "b", "nan,0,0"], "BADFLOAT"),
+            (["STORE", "b", "1,2"], "DIM"),
+            (["STORE", "b", "1,2,3,4"], "DIM"),
+            (["COMPLETE", "b", "1,2,3,4"], "DIM"),
+            (["STORE", "nosuch", "1,2,3"], "NOBANK"),
+            (["COMPLETE", "nosuch", "1,2,3"], "NOBANK"),
+            (["COMPLETE", "b", "1,2,3"], "NOTFOUND"),
+            (["BANK.CREATE", "bad name!", "DIM", "3"], "BADNAME"),
+        ]
+        for (arguments, code) in cases {
+            client.send(RawClient.resp(arguments))
+            let reply = try client.reply()
+            #expect(reply.errorCode == code, "\(arguments) → \(reply)")
+            if case .error(let text) = reply {
+                #expect(!text.contains("\r") && !text.contains("\n"))
+            }
+        }
+        #expect(try client.call("STORE", "b", "1,2,3") == .integer(1))
+        #expect(try client.call("COMPLETE", "b", "?,?,?").errorCode == "MASKED")
+        #expect(try client.call("COMPLETE", "b", "1,2,3", "BETA", "-1").errorCode == "BADVALUE")
+        #expect(try client.inline("PING") == .status("PONG"))
+        // An over-long echo of bad input is cut short in the message.
+        let long = String(repeating: "x", count: 500)
+        let reply = try client.call(long)
+        #expect(reply.errorCode == "UNKNOWN")
+        #expect((reply.text?.count ?? 0) < 300, "\(reply)")
+    }
+
+    @Test func lineBreaksInsideArgumentsTravelInRESP() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        #expect(try client.call("BANK.CREATE", "b", "DIM", "2") == .status("OK"))
+        let label = "line one\r\nline two\n"
+        #expect(try client.call("STORE", "b", "1,2", "LABEL", label) == .integer(1))
+        let pattern = try client.call("GET", "b", "1")
+        #expect(pattern["label"] == .bulk(Array(label.utf8)))
+        #expect(pattern["pattern"]?.text == "1,2")
+        // A bare CR inside an inline line is a framing error: reply, then close.
+        client.send("PING a\rb\r\n")
+        #expect(try client.reply().errorCode == "PROTO")
+        #expect(client.isClosedByPeer())
+        #expect(try daemon.client().inline("PING") == .status("PONG"))
+    }
+
+    @Test func aFiftyMegabyteLineIsRefusedWithoutGrowingTheDaemon() throws {
+        let daemon = try DaemonProcess()
+        _ = try daemon.client().inline("PING")
+        let before = daemon.residentKiB()
+        let client = try daemon.client()
+        let chunk = [UInt8](repeating: UInt8(ascii: "z"), count: 1 << 20)
+        for _ in 0..<50 {
+            guard client.send(chunk) else { break }  // the daemon closes after its error
+        }
+        #expect(try client.reply().errorCode == "TOOBIG")
+        #expect(client.isClosedByPeer())
+        let after = daemon.residentKiB()
+        #expect(after - before < 16 * 1024, "RSS grew from \(before) KiB to \(after) KiB")
+        #expect(try daemon.client().inline("PING") == .status("PONG"))
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func quitSaysByeAndCloses() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        client.send("PING\r\nQUIT\r\nPING\r\n")
+        #expect(try client.reply() == .status("PONG"))
+        #expect(try client.reply() == .status("BYE"))
+        #expect(client.isClosedByPeer())
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import Glibc
+import Testing
+
+/// A stand-in for the service manager's notification socket.
+final class FakeNotifySocket {
+    let path: String
+    let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else { throw HarnessError(description: "bind \(path): \(errno)") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    /// The datagrams received within `seconds`, or until `stop` matches one.
+    func receive(seconds: Double, until stop: (String) -> Bool = { _ in false }) -> [String] {
+        var messages: [String] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { continue }
+            let message = String(decoding: buffer[0..<count], as: UTF8.self)
+            messages.append(message)
+            if stop(message) { break }
+        }
+        return messages
+    }
+}
+
+/// systemd integration without systemd: notify, watchdog, socket activation, roles, signals.
+@Suite struct SystemdTests {
+    @Test func notifiesReadyStatusWatchdogAndStoppingInOrder() throws {
+        let directory = makeTemporaryDirectory()
+        let notify = try FakeNotifySocket(path: directory + "/notify")
+        let daemon = try DaemonProcess(
+            directory: directory,
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
+        var messages = notify.receive(seconds: 3) { _ in false }
+        #expect(daemon.stop() == 0)
+        messages += notify.receive(seconds: 2) { $0.contains("STOPPING=1") }
+        let ready = messages.firstIndex { $0.split(separator: "\n").contains("READY=1") }
+        let watchdog = messages.firstIndex { $0 == "WATCHDOG=1" }
+        let stopping = messages.firstIndex { $0.split(separator: "\n").contains("STOPPING=1") }
+        let status = messages.first { $0.hasPrefix("READY=1") }
+        #expect(ready != nil && watchdog != nil && stopping != nil, "\(messages)")
+        if let ready, let watchdog, let stopping {
+            #expect(ready < watchdog && watchdog < stopping, "\(messages)")
+        }
+        #expect(status?.contains("STATUS=serving 0 banks") == true, "\(messages)")
+        // Keep-alives come at about half the watchdog interval: 200 ms over 3 s.
+        let keepAlives = messages.filter { $0 == "WATCHDOG=1" }.count
+        #expect(keepAlives >= 8 && keepAlives <= 30, "\(keepAlives) keep-alives")
+    }
+
+    @Test func servesAPassedListeningSocketAndNeverUnlinksIt() throws {
+        let directory = makeTemporaryDirectory()
+        let passed = directory + "/activated.sock"
+        let daemon = try DaemonProcess(
+            directory: directory,
+            launcher: ["/usr/bin/env", "python3", clientsDirectory + "/activate.py", passed],
+            waitForSocket: false)
+        try daemon.waitUntilConnectable(passed)
+        let client = try RawClient(path: passed)
+        #expect(try client.inline("PING") == .status("PONG"))
+        #expect(access(daemon.socketPath, F_OK) != 0, "the daemon bound its own socket too")
+        client.close()
+        #expect(daemon.stop() == 0)
+        #expect(access(passed, F_OK) == 0, "the activated socket was unlinked")
+    }
+
+    @Test func aListenPIDOfAnotherProcessMeansNoSockets() throws {
+        let directory = makeTemporaryDirectory()
+        let passed = directory + "/activated.sock"
+        let daemon = try DaemonProcess(
+            directory: directory,
+            launcher: [
+                "/usr/bin/env", "python3", clientsDirectory + "/activate.py", "--wrong-pid", passed,
+            ])
+        #expect(try daemon.client().inline("PING") == .status("PONG"))
+        #expect(daemon.stop() == 0)
+        #expect(daemon.logText().contains("listening socket=\(daemon.socketPath)"))
+    }
+
+    @Test func aReaderMayQueryButNotStoreOrCreate() throws {
+        let directory = makeTemporaryDirectory()
+        let admin = try DaemonProcess(directory: directory)
+        admin.removesDirectory = false
+        let setup = try admin.client()
+        #expect(try setup.call("BANK.CREATE", "r", "DIM", "2") == .status("OK"))
+        #expect(try setup.call("STORE", "r", "1,0") == .integer(1))
+        #expect(admin.stop() == 0)
+
+        let me = "\(getuid())"
+        let reader = try DaemonProcess(
+            directory: directory, arguments: ["--admin-uids", "", "--reader-uids", me])
+        let client = try reader.client()
+        #expect(try client.call("STORE", "r", "0,1").errorCode == "PERM")
+        #expect(try client.call("BANK.CREATE", "s", "DIM", "2").errorCode == "PERM")
+        #expect(try client.call("BANK.DROP", "r", "CONFIRM").errorCode == "PERM")
+        #expect(try client.call("COMPLETE", "r", "1,?")["pattern"]?.text == "1,0")
+        #expect(try client.call("BANK.INFO", "r")["count"] == .integer(1))
+        #expect(reader.stop() == 0)
+    }
+
+    @Test func aPeerWithoutARoleIsRefusedAtConnect() throws {
+        let daemon = try DaemonProcess(arguments: ["--admin-uids", "4000000"])
+        let client = try daemon.client()
+        #expect(try client.reply().errorCode == "PERM")
+        #expect(client.isClosedByPeer())
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func sigtermFinishesWritesAndExitsZero() throws {
+        let directory = makeTemporaryDirectory()
+        let first = try DaemonProcess(directory: directory)
+        first.removesDirectory = false
+        let client = try first.client()
+        #expect(try client.call("BANK.CREATE", "t", "DIM", "2") == .status("OK"))
+        var pipeline: [UInt8] = []
+        for step in 0..<500 { pipeline += RawClient.resp(["STORE", "t", "\(step),1"]) }
+        client.send(pipeline)
+        #expect(try client.reply() == .integer(1))  // the batch is being served
+        kill(first.pid, SIGTERM)
+        var acknowledged = 1
+        var shutdownSeen = false
+        while let reply = try? client.reply() {
+            if reply.integer != nil {
+                acknowledged += 1
+            } else {
+                #expect(reply.errorCode == "SHUTDOWN", "\(reply)")
+                shutdownSeen = true
+                break
+            }
+        }
+        #expect(first.waitForExit(seconds: 20) == 0)
+        #expect(acknowledged == 500 || shutdownSeen)
+        #expect(first.logText().contains("stopped"))
+
+        let second = try DaemonProcess(directory: directory)
+        let count = try second.client().call("BANK.INFO", "t")["count"]?.integer ?? -1
+        #expect(count >= acknowledged, "\(acknowledged) acknowledged, \(count) stored")
+        #expect(second.stop() == 0)
+    }
+}
