@@ -3,8 +3,15 @@
 
 SWIFT        ?= swift
 PREFIX       ?= /usr/local
+SYSCONFDIR   ?= /etc
 DESTDIR      ?=
 BINDIR       := $(DESTDIR)$(PREFIX)/bin
+UNITDIR      := $(DESTDIR)$(PREFIX)/lib/systemd/system
+SYSUSERSDIR  := $(DESTDIR)$(PREFIX)/lib/sysusers.d
+TMPFILESDIR  := $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+COMPLETIONDIR:= $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+DOCDIR       := $(DESTDIR)$(PREFIX)/share/doc/engram
+CONFDIR      := $(DESTDIR)$(SYSCONFDIR)/engram
 RELEASE_BIN   = $(shell $(SWIFT) build -c release --show-bin-path)
 DEBUG_BIN     = $(shell $(SWIFT) build --show-bin-path)
 
@@ -13,7 +20,7 @@ APT_PACKAGES := liblmdb-dev lmdb-utils libsystemd-dev libopenblas-dev pkg-config
                 redis-tools redis-server socat netcat-openbsd systemd python3-numpy
 PIP_PACKAGES := redis numpy
 
-.PHONY: all deps build release test unit-tests lint demo bench install clean
+.PHONY: all deps build release test unit-tests lint deploy-check demo bench install clean
 
 all: build
 
@@ -43,7 +50,12 @@ unit-tests: build release
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 
-test: unit-tests lint
+test: unit-tests lint deploy-check
+
+# The unit files pass systemd's own checks, and `make install` puts every file where a
+# distribution package would.
+deploy-check: release
+	@scripts/check-deploy.sh "$(RELEASE_BIN)"
 
 demo: release
 	@scripts/demo.sh "$(RELEASE_BIN)"
@@ -51,9 +63,21 @@ demo: release
 bench: release
 	"$(RELEASE_BIN)/engram-bench" all
 
+# A distribution-style install. PREFIX (default /usr/local) holds binaries, units and
+# snippets; SYSCONFDIR (default /etc) the configuration, which an existing copy keeps.
 install: release
-	install -d "$(BINDIR)"
+	install -d "$(BINDIR)" "$(UNITDIR)" "$(SYSUSERSDIR)" "$(TMPFILESDIR)" \
+	  "$(COMPLETIONDIR)" "$(DOCDIR)" "$(CONFDIR)"
 	install -m 0755 "$(RELEASE_BIN)/engramd" "$(RELEASE_BIN)/engram" "$(BINDIR)/"
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  deploy/engramd.service > "$(UNITDIR)/engramd.service"
+	chmod 0644 "$(UNITDIR)/engramd.service"
+	install -m 0644 deploy/engramd.socket "$(UNITDIR)/engramd.socket"
+	install -m 0644 deploy/engramd.sysusers "$(SYSUSERSDIR)/engramd.conf"
+	install -m 0644 deploy/engramd.tmpfiles "$(TMPFILESDIR)/engramd.conf"
+	install -m 0644 deploy/engram.bash-completion "$(COMPLETIONDIR)/engram"
+	install -m 0644 README.md "$(DOCDIR)/README.md"
+	[ -e "$(CONFDIR)/engramd.conf" ] || install -m 0644 deploy/engramd.conf "$(CONFDIR)/engramd.conf"
 
 clean:
 	rm -rf .build

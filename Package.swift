@@ -54,9 +54,10 @@ let package = Package(
             name: "engramd", dependencies: ["EngramServer"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "engram", dependencies: ["EngramCLI"], swiftSettings: swiftSettings),
-        // A child process for the store's crash test: appends until it is killed.
+        // A child process for the store's crash tests: appends (or holds a reader slot) until
+        // it is killed.
         .executableTarget(
-            name: "engram-store-crasher", dependencies: ["EngramStore"],
+            name: "engram-store-crasher", dependencies: ["EngramStore", "CLMDB"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "engram-bench",

@@ -80,10 +80,23 @@ extension Command {
 
         /// The verb of a request's first argument, compared case-insensitively.
         public init?(_ bytes: [UInt8]) {
-            guard bytes.count <= 16 else { return nil }
-            let upper = String(decoding: bytes.map { $0 &- 97 < 26 ? $0 - 32 : $0 }, as: UTF8.self)
-            self.init(rawValue: upper)
+            // No allocation: this runs for every request.
+            for (verb, name) in Verb.names where name.count == bytes.count {
+                var index = 0
+                while index < name.count {
+                    let byte = bytes[index]
+                    guard (byte &- 97 < 26 ? byte &- 32 : byte) == name[index] else { break }
+                    index += 1
+                }
+                if index == name.count {
+                    self = verb
+                    return
+                }
+            }
+            return nil
         }
+
+        private static let names = Verb.allCases.map { ($0, Array($0.rawValue.utf8)) }
 
         public var description: String { rawValue }
 

@@ -68,11 +68,23 @@ extension Reply {
 
 // MARK: - Encoding
 
+/// The reply dialect of a connection.
+///
+/// Engram speaks RESP2. A client library that negotiated RESP3 (`HELLO 3`, as redis-py 8
+/// does by default) reads every RESP2 type except the nil bulk `$-1` and nil array `*-1`,
+/// which RESP3 replaced by `_`; ``resp3`` sends `_\r\n` for those and is otherwise
+/// identical.
+public enum ReplyDialect: Sendable, Hashable {
+    case resp2
+    case resp3
+}
+
 extension Reply {
-    /// Appends the RESP2 encoding of this value to `buffer`.
+    /// Appends the encoding of this value to `buffer`: RESP2, or with ``ReplyDialect/resp3``
+    /// its nil values as RESP3 nulls.
     ///
     /// - Complexity: O(encoded size); nested arrays recurse, and the depth is the caller's.
-    public func encode(into buffer: inout [UInt8]) {
+    public func encode(into buffer: inout [UInt8], dialect: ReplyDialect = .resp2) {
         switch self {
         case .status(let text):
             buffer.append(UInt8(ascii: "+"))
@@ -85,7 +97,7 @@ extension Reply {
             Reply.appendDecimal(value, to: &buffer)
             Reply.appendCRLF(to: &buffer)
         case .bulk(nil):
-            buffer.append(contentsOf: Reply.nilBulk)
+            buffer.append(contentsOf: dialect == .resp2 ? Reply.nilBulk : Reply.null3)
         case .bulk(let bytes?):
             buffer.append(UInt8(ascii: "$"))
             Reply.appendDecimal(bytes.count, to: &buffer)
@@ -93,12 +105,12 @@ extension Reply {
             buffer.append(contentsOf: bytes)
             Reply.appendCRLF(to: &buffer)
         case .array(nil):
-            buffer.append(contentsOf: Reply.nilArray)
+            buffer.append(contentsOf: dialect == .resp2 ? Reply.nilArray : Reply.null3)
         case .array(let elements?):
             buffer.append(UInt8(ascii: "*"))
             Reply.appendDecimal(elements.count, to: &buffer)
             Reply.appendCRLF(to: &buffer)
-            for element in elements { element.encode(into: &buffer) }
+            for element in elements { element.encode(into: &buffer, dialect: dialect) }
         }
     }
 
@@ -111,6 +123,7 @@ extension Reply {
 
     private static let nilBulk = Array("$-1\r\n".utf8)
     private static let nilArray = Array("*-1\r\n".utf8)
+    private static let null3 = Array("_\r\n".utf8)
 
     static func appendCRLF(to buffer: inout [UInt8]) {
         buffer.append(0x0D)

@@ -16,6 +16,10 @@
 /// longer be followed, so every later call throws the same error.
 ///
 /// Not thread-safe: one decoder per connection.
+///
+/// RESP3's null `_` is read as nil, since a server that negotiated RESP3 sends it.
+// TODO(#5): other RESP3 types (maps, doubles, booleans, verbatim strings) are rejected as
+// PROTO; only a real Redis server in RESP3 mode would send them.
 public struct ReplyDecoder {
     public let limits: WireLimits
     /// Deepest nesting of arrays accepted; Engram's replies nest at most 4 deep.
@@ -123,6 +127,8 @@ public struct ReplyDecoder {
                 return .error(
                     code: String(text[..<space]),
                     message: String(text[text.index(after: space)...]))
+            case UInt8(ascii: "_") where line.isEmpty:
+                return .bulk(nil)  // a RESP3 null, as Redis sends after HELLO 3
             case UInt8(ascii: ":"):
                 guard let value = ReplyDecoder.signedDecimal(line) else {
                     throw WireError(.proto, "invalid integer reply " + WireError.quote(line))

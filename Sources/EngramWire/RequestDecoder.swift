@@ -170,7 +170,11 @@ public struct RequestDecoder {
                 state = .bulkBody(length: length, remaining: remaining)
             case .bulkBody(let length, let remaining):
                 guard buffer.count - start >= length + 2 else {
-                    buffer.reserveCapacity(start + length + 2)
+                    // Reserve for a large bulk only once half of it has arrived, so that a
+                    // bare `$len` header cannot make a connection allocate the limit.
+                    if buffer.capacity < start + length + 2, buffer.count - start >= length / 2 {
+                        buffer.reserveCapacity(start + length + 2)
+                    }
                     return nil
                 }
                 let end = start + length

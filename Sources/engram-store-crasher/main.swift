@@ -3,7 +3,12 @@
 // append returns, one line "first count writer batch" goes to ACKS with a single write(2).
 // Values are a function of the label, so the parent can check every stored pattern bit for
 // bit. Writer 0 also records job progress in the same transaction as its batches.
+//
+// engram-store-crasher DIR --hold-reader: opens DIR's environment directly, begins a read
+// transaction, prints "ready" and sleeps, so the test can kill it and see the stale reader
+// slot cleared.
 
+import CLMDB
 import EngramStore
 import Foundation
 
@@ -35,6 +40,7 @@ enum Crasher {
     }
 
     static func main(_ arguments: [String]) {
+        if arguments.count == 3 && arguments[2] == "--hold-reader" { holdReader(arguments[1]) }
         guard arguments.count == 4, let seed = UInt64(arguments[3]) else {
             fail("usage: engram-store-crasher DIR ACKS SEED")
         }
@@ -58,6 +64,17 @@ enum Crasher {
                 run(writer, store, acks, seed, batch: resume[writer], rowsDone: rows)
             }.start()
         }
+        while true { sleep(60) }
+    }
+
+    static func holdReader(_ directory: String) -> Never {
+        var env: OpaquePointer?
+        var txn: OpaquePointer?
+        guard mdb_env_create(&env) == 0, mdb_env_set_maxdbs(env, 16) == 0,
+            mdb_env_open(env, directory, UInt32(MDB_NOTLS | MDB_RDONLY), 0) == 0,
+            mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn) == 0
+        else { fail("cannot hold a reader on \(directory)") }
+        _ = "ready\n".withCString { write(1, $0, 6) }
         while true { sleep(60) }
     }
 

@@ -2,9 +2,7 @@ import Foundation
 import Testing
 
 /// Banks, single patterns and completions through the real binaries and a real engramd.
-// TODO(#6): drop the condition once engramd is on main.
-@Suite(.enabled(if: CLIDaemon.available, "needs a built engramd"))
-struct CLIBankTests {
+@Suite struct CLIBankTests {
     @Test func bankLifecycleWithHumanAndJSONOutput() throws {
         let daemon = try CLIDaemon()
 
@@ -101,8 +99,7 @@ struct CLIBankTests {
 }
 
 /// `engram backup` writes a copy the daemon can be started from.
-@Suite(.enabled(if: CLIDaemon.available, "needs a built engramd"))
-struct CLIBackupTests {
+@Suite struct CLIBackupTests {
     @Test func backupPrintsThePathWritten() throws {
         let daemon = try CLIDaemon()
         _ = try daemon.engram(["bank", "create", "tiny", "--dim", "2"])

@@ -6,9 +6,7 @@ import Testing
 ///
 /// The bank is `l2`-normalized: raw pixel counts make bright digits outscore the right one on
 /// a partial query (the retrieval notes explain why), which is what normalization is for.
-// TODO(#6): drop the condition once engramd is on main.
-@Suite(.enabled(if: CLIDaemon.available, "needs a built engramd"))
-struct CLIDigitsTests {
+@Suite struct CLIDigitsTests {
     static let digits = CLIBinaries.file("data/digits.csv")
     static let createBank = [
         "bank", "create", "digits", "--dim", "64", "--normalize", "l2", "--beta", "30",

@@ -2,9 +2,7 @@ import Foundation
 import Testing
 
 /// `engram ingest`, `jobs` and `forecast` on the Mauna Loa CO2 series.
-// TODO(#6): drop the condition once engramd is on main.
-@Suite(.enabled(if: CLIDaemon.available, "needs a built engramd"))
-struct CLIIngestTests {
+@Suite struct CLIIngestTests {
     static let co2 = CLIBinaries.file("data/co2.csv")
 
     @Test func ingestThenForecast() throws {
@@ -120,8 +118,7 @@ struct CLIIngestTests {
 }
 
 /// An ingest killed mid-way and run again ends with the same patterns as one uninterrupted run.
-@Suite(.enabled(if: CLIDaemon.available, "needs a built engramd"))
-struct CLIIngestKillTests {
+@Suite struct CLIIngestKillTests {
     @Test func killedIngestResumesWithoutDuplicatesOrGaps() throws {
         let daemon = try CLIDaemon()
         let scratch = try CLIScratch()

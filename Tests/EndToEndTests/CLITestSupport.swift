@@ -121,24 +121,6 @@ func runEngram(
 /// A real engramd serving a fresh state directory on a real socket, stopped with SIGTERM when
 /// released.
 final class CLIDaemon {
-    /// Whether the built engramd is a real daemon (answers `--version`). Suites that need one
-    /// are enabled on it while the daemon is being built in parallel.
-    static let available: Bool = {
-        guard FileManager.default.isExecutableFile(atPath: CLIBinaries.engramd) else {
-            return false
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLIBinaries.engramd)
-        process.arguments = ["--version"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 && !output.isEmpty
-    }()
-
     let scratch: CLIScratch
     let socket: String
     private let process: Process

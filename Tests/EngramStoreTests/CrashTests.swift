@@ -80,6 +80,28 @@ func readAcks(_ path: String) -> [Ack] {
         #expect(acknowledged.count > 24, "the children acknowledged too few batches")
     }
 
+    @Test func readerSlotOfAKilledProcessIsCleared() throws {
+        let crasher = try #require(crasherPath(), "build engram-store-crasher (swift build)")
+        let dir = TemporaryDirectory("reader")
+        let store = try Store(directory: dir.path, options: smallOptions())
+        try store.createBank(BankSpec(name: "b", dimension: 1))
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: crasher)
+        child.arguments = [dir.path, "--hold-reader"]
+        let output = Pipe()
+        child.standardOutput = output
+        try child.run()
+        let ready = output.fileHandleForReading.readData(ofLength: 6)
+        #expect(String(decoding: ready, as: UTF8.self) == "ready\n")
+        #expect(try store.statistics().readers >= 1)
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        #expect(store.checkReaders() == 1)
+        #expect(store.checkReaders() == 0)
+        #expect(try store.statistics().staleReadersCleared == 1)
+        try store.append(bank: "b", vectors: [[1]])
+    }
+
     /// Reopens the store (the child is dead, so this process may open it) and checks it.
     private func verify(_ path: String, acks: [Ack], trial: Int, seed: UInt64) throws {
         let context = "trial \(trial), seed \(seed)"

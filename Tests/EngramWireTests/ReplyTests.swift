@@ -152,3 +152,17 @@ func decodeReplies(
         #expect(try decodeAll(RequestEncoder.encode(arguments)) == [arguments])
     }
 }
+
+@Suite struct ReplyDialectTests {
+    @Test func resp3SendsNullsAsUnderscoreAndNothingElseChanges() {
+        let reply = Reply.array([.null, .array(nil), .integer(1), .text("x"), .ok])
+        #expect(text(reply.encoded) == "*5\r\n$-1\r\n*-1\r\n:1\r\n$1\r\nx\r\n+OK\r\n")
+        var resp3: [UInt8] = []
+        reply.encode(into: &resp3, dialect: .resp3)
+        #expect(text(resp3) == "*5\r\n_\r\n_\r\n:1\r\n$1\r\nx\r\n+OK\r\n")
+    }
+
+    @Test func decoderReadsResp3Null() throws {
+        #expect(try decodeReplies(bytes("*2\r\n_\r\n:1\r\n")) == [.array([.null, .integer(1)])])
+    }
+}
