@@ -153,7 +153,11 @@ final class QueryPool: @unchecked Sendable {
                 ticket.finish(.success((answer[0], snapshot)))
             } catch {
                 let underlying: any Error
-                if case .query(_, let inner) = error { underlying = inner } else { underlying = error }
+                if case .query(_, let inner) = error {
+                    underlying = inner
+                } else {
+                    underlying = error
+                }
                 ticket.finish(.failure(underlying))
             }
         }

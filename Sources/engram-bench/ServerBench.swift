@@ -14,8 +14,9 @@ enum ServerBench {
 
     static func run(_ arguments: [String]) throws {
         guard let benchmark = which("redis-benchmark"), let redis = which("redis-server") else {
-            print("server: redis-benchmark or redis-server missing (apt install redis-tools "
-                + "redis-server); skipped")
+            print(
+                "server: redis-benchmark or redis-server missing (apt install redis-tools "
+                    + "redis-server); skipped")
             return
         }
         let engramd = siblingBinary("engramd")
@@ -36,14 +37,18 @@ enum ServerBench {
         let redisSocket = root + "/redis.sock"
         let redisServer = try start(
             redis,
-            ["--port", "0", "--unixsocket", redisSocket, "--save", "", "--appendonly", "no",
-             "--dir", root])
+            [
+                "--port", "0", "--unixsocket", redisSocket, "--save", "", "--appendonly", "no",
+                "--dir", root,
+            ])
         defer { stop(redisServer) }
         let engramSocket = root + "/engramd.sock"
         let daemon = try start(
             engramd,
-            ["--state-dir", root + "/state", "--socket", engramSocket, "--log-level", "warning",
-             "--sync", "full"])
+            [
+                "--state-dir", root + "/state", "--socket", engramSocket, "--log-level", "warning",
+                "--sync", "full",
+            ])
         defer { stop(daemon) }
         try waitForSocket(redisSocket)
         try waitForSocket(engramSocket)
@@ -51,8 +56,9 @@ enum ServerBench {
         let requests = 200_000
         let clients = 50
         print("\nPING, \(clients) clients, \(requests) requests each run (requests/s):")
-        print(pad("test", 14) + pad("redis-server", 15) + pad("engramd", 12) + "ratio (target "
-            + "≥ \(pingTarget))")
+        print(
+            pad("test", 14) + pad("redis-server", 15) + pad("engramd", 12) + "ratio (target "
+                + "≥ \(pingTarget))")
         for test in ["PING_INLINE", "PING_MBULK"] {
             let kind = test == "PING_INLINE" ? "ping_inline" : "ping_mbulk"
             let baseline = try measure(benchmark, redisSocket, clients, requests, ["-t", kind])
@@ -150,8 +156,10 @@ enum ServerBench {
             if first.isEmpty { first = Array(values.prefix(dimension)) }
             let bytes = values.withUnsafeBytes { Array($0) }  // little-endian on this host
             try connection.expectReply(
-                [Array("MSTORE".utf8), Array("bench".utf8), Array("\(count)".utf8),
-                 Array("BIN".utf8), bytes])
+                [
+                    Array("MSTORE".utf8), Array("bench".utf8), Array("\(count)".utf8),
+                    Array("BIN".utf8), bytes,
+                ])
         }
         let noisy = first.map { $0 + Float.random(in: -0.05...0.05, using: &generator) }
         return noisy.map { String($0) }.joined(separator: ",")

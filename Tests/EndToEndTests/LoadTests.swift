@@ -6,7 +6,8 @@ import Testing
 /// Many clients at once, clients that vanish, and a daemon that is killed.
 @Suite struct LoadTests {
     @Test func twoHundredClientsStoreAndCompleteAtOnce() throws {
-        let daemon = try DaemonProcess()
+        // A generous budget: this test is about concurrency, on a debug build and a busy box.
+        let daemon = try DaemonProcess(arguments: ["--query-timeout-ms", "120000"])
         #expect(try daemon.client().call("BANK.CREATE", "load", "DIM", "8") == .status("OK"))
         let clients = 200
         let storesEach = 10
@@ -49,8 +50,9 @@ import Testing
         let daemon = try DaemonProcess()
         let client = try daemon.client()
         let dimension = 16
-        #expect(try client.call("BANK.CREATE", "same", "DIM", "\(dimension)", "BETA", "4")
-            == .status("OK"))
+        #expect(
+            try client.call("BANK.CREATE", "same", "DIM", "\(dimension)", "BETA", "4")
+                == .status("OK"))
         var generator = SplitMix(seed: 7)
         func vector() -> String {
             (0..<dimension).map { _ in String(Float(generator.unit() * 2 - 1)) }
@@ -71,7 +73,9 @@ import Testing
                     let index = (thread + round) % queries.count
                     let reply = try? client.call("COMPLETE", "same", queries[index])
                     if reply != alone[index] {
-                        mismatches.withLock { $0.append("query \(index): \(String(describing: reply))") }
+                        mismatches.withLock {
+                            $0.append("query \(index): \(String(describing: reply))")
+                        }
                     }
                 }
             }
