@@ -168,6 +168,19 @@ struct CandidateCollector {
         if rows.count >= pruneAt { prune() }
     }
 
+    /// Takes Float32 scores known to be finite, with their maximum: compares in Float32
+    /// against a floor rounded down (so nothing the Float64 floor would keep is missed) and
+    /// converts only the entries it keeps.
+    mutating func absorb(_ block: UnsafeBufferPointer<Float>, top blockTop: Float, first: Int) {
+        top = max(top, Double(blockTop))
+        let floor = Float(top - reach).nextDown
+        for (offset, score) in block.enumerated() where score >= floor {
+            rows.append(first + offset)
+            scores.append(Double(score))
+        }
+        if rows.count >= pruneAt { prune() }
+    }
+
     /// Drops entries that fell out of reach; returns the candidates (row order).
     mutating func finish() -> (rows: [Int], scores: [Double]) {
         prune()
@@ -198,17 +211,24 @@ func absorbScores(
     x: UnsafePointer<Float>, doubles: UnsafeMutablePointer<Double>,
     into collector: inout CandidateCollector
 ) throws(RetrievalError) {
+    // One vectorizable pass for the maximum and finiteness: v·0 is 0 for every finite v and
+    // NaN for ±infinity or NaN.
+    var top = -Float.infinity
     var poison: Float = 0
     for i in 0..<count {
-        doubles[i] = Double(floats[i])
+        top = floats[i] > top ? floats[i] : top
         poison += floats[i] * 0
     }
-    if poison != 0 || poison.isNaN {
-        for i in 0..<count where !floats[i].isFinite {
-            let exact = scoreRowDouble(bank, row: first + i, x: x)
-            guard exact.isFinite else { throw nonFiniteError(bank, row: first + i) }
-            doubles[i] = exact
-        }
+    if poison == 0 {
+        collector.absorb(UnsafeBufferPointer(start: floats, count: count), top: top, first: first)
+        return
+    }
+    for i in 0..<count {
+        doubles[i] = Double(floats[i])
+        guard !floats[i].isFinite else { continue }
+        let exact = scoreRowDouble(bank, row: first + i, x: x)
+        guard exact.isFinite else { throw nonFiniteError(bank, row: first + i) }
+        doubles[i] = exact
     }
     collector.absorb(UnsafeBufferPointer(start: doubles, count: count), first: first)
 }

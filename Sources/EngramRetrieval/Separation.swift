@@ -89,21 +89,44 @@ private func descendingOrder(_ u: [Double]) -> [Int] {
     u.indices.sorted { u[$0] != u[$1] ? u[$0] > u[$1] : $0 < $1 }
 }
 
-/// Exact sparsemax: support size κ = max{k : 1 + k·u_(k) > Σ_{j≤k} u_(j)}, τ = (c_κ − 1)/κ.
+/// Exact sparsemax, p = max(u − τ, 0). Up to 64 candidates: sort, κ = max{k : 1 + k·u_(k) >
+/// Σ_{j≤k} u_(j)}, τ = (c_κ − 1)/κ. More: Michelot's filtering, exact as well and without a
+/// sort: for any subset S, τ_S = (Σ_S u − 1)/|S| ≤ τ (the mass above τ_S is at least 1), so
+/// entries ≤ τ_S get no weight; drop them and repeat until nothing drops, when τ_S = τ.
 func sparsemaxWeights(_ u: [Double]) -> [Double] {
     if u.count == 1 { return [1] }
-    let order = descendingOrder(u)
+    let tau =
+        u.count <= 64
+        ? sparsemaxThresholdSorted(u)
+        : sparsemaxThresholdFiltered(u)
+            ?? sparsemaxThresholdSorted(u)
+    return u.map { max($0 - tau, 0) }
+}
+
+private func sparsemaxThresholdSorted(_ u: [Double]) -> Double {
     var cumulative = 0.0
     var supportSum = 0.0
     var support = 0
-    for (rank, slot) in order.enumerated() {
+    for (rank, slot) in descendingOrder(u).enumerated() {
         cumulative += u[slot]
         guard 1 + Double(rank + 1) * u[slot] > cumulative else { break }
         support = rank + 1
         supportSum = cumulative
     }
-    let tau = (supportSum - 1) / Double(support)
-    return u.map { max($0 - tau, 0) }
+    return (supportSum - 1) / Double(support)
+}
+
+/// Michelot's threshold; nil if it has not settled after 64 passes (each pass drops at least
+/// one entry; typical inputs settle in a handful).
+private func sparsemaxThresholdFiltered(_ u: [Double]) -> Double? {
+    var active = u
+    for _ in 0..<64 {
+        let tau = (active.reduce(0, +) - 1) / Double(active.count)
+        let before = active.count
+        active.removeAll { $0 <= tau }
+        if active.count == before { return tau }
+    }
+    return nil
 }
 
 /// Max-shifted softmax; entries below −800 underflow to exactly 0 either way.
@@ -150,15 +173,23 @@ func entmaxBisectWeights(_ u: [Double], alpha: Double) -> [Double] {
     if u.count == 1 { return [1] }
     let x = u.map { $0 * (alpha - 1) }
     let exponent = 1 / (alpha - 1)
+    // Entries at or below the lower end never get weight (τ ≥ low): drop them as it rises,
+    // so that later halvings only touch the likely support.
+    var active = x.filter { $0 > -1 }
     func mass(_ tau: Double) -> Double {
-        x.reduce(0) { $1 > tau ? $0 + power($1 - tau, exponent) : $0 }
+        active.reduce(0) { $1 > tau ? $0 + power($1 - tau, exponent) : $0 }
     }
     var low = -1.0
     var high = -pow(1 / Double(x.count), alpha - 1)
     for _ in 0..<200 {
         let middle = low + (high - low) / 2
         guard middle > low, middle < high else { break }
-        if mass(middle) - 1 >= 0 { low = middle } else { high = middle }
+        if mass(middle) - 1 >= 0 {
+            low = middle
+            active.removeAll { $0 <= low }
+        } else {
+            high = middle
+        }
     }
     return renormalized(x.map { $0 > low ? power($0 - low, exponent) : 0 })
 }

@@ -10,16 +10,20 @@ internal import Glibc
 enum RetrievalBench {
     static func run(_ arguments: [String]) throws {
         openblas_set_num_threads(1)
-        print("one-step sparsemax retrieval, one thread; bank rows unit-norm random, queries")
-        print("noisy stored rows, beta 10. ceiling = streaming SIMD sum over the bank's bytes.")
+        print("one-step sparsemax retrieval on one thread; unit-norm random rows, queries are")
+        print("noisy stored rows, beta 10. ceil = streaming SIMD sum over the bank's bytes;")
+        print("scan = the retriever's score pass alone; sel = share of 1q spent after the scan")
+        print("(candidates, threshold, update); 64q = one batch of 64 (first step by sgemm).")
         print(
-            pad("N", 8) + pad("d", 5) + pad("MB", 7) + pad("ceil GB/s", 10)
-                + pad("scan ms", 9) + pad("sgemv ms", 9) + pad("1q ms", 8) + pad("1q/ceil", 8)
-                + pad("1q q/s", 8) + pad("64q ms", 9) + pad("64q q/s", 9)
-                + pad("sgemm GF", 9) + pad("64q/sgemm", 10))
+            pad("N", 8) + pad("d", 4) + pad("MB", 6) + pad("ceilGB/s", 9) + pad("ceil ms", 9)
+                + pad("scan ms", 9) + pad("sgemv ms", 9) + pad("1q ms", 9) + pad("1q/ceil", 8)
+                + pad("sgemv/ceil", 11) + pad("sel", 6) + pad("1q q/s", 8) + pad("64q ms", 8)
+                + pad("64q q/s", 8) + pad("sgemmGF", 8) + pad("64q GF", 7)
+                + pad("64q/sgemm", 10))
         for (rows, dimension) in sizes() {
             try measure(rows: rows, dimension: dimension)
         }
+        try normalizerCosts()
     }
 
     /// N × d cases; `ENGRAM_BENCH_SIZES=1000000x256,10000x64` picks others while tuning.
@@ -63,12 +67,53 @@ enum RetrievalBench {
             (times[0], times[1], times[2], times[3], times[4], times[5])
         let flops = 2 * Double(rows * dimension * 64)
         print(
-            pad("\(rows)", 8) + pad("\(dimension)", 5) + pad(fixed(bytes / 1e6, 0), 7)
-                + pad(fixed(bytes / ceiling / 1e9, 1), 10) + pad(fixed(scan * 1e3, 2), 9)
-                + pad(fixed(sgemv * 1e3, 2), 9) + pad(fixed(single * 1e3, 2), 8)
-                + pad(fixed(single / ceiling, 2), 8) + pad(fixed(1 / single, 0), 8)
-                + pad(fixed(batch * 1e3, 1), 9) + pad(fixed(64 / batch, 0), 9)
-                + pad(fixed(flops / sgemm / 1e9, 1), 9) + pad(fixed(sgemm / batch, 2), 10))
+            pad("\(rows)", 8) + pad("\(dimension)", 4) + pad(fixed(bytes / 1e6, 0), 6)
+                + pad(fixed(bytes / ceiling / 1e9, 1), 9) + pad(fixed(ceiling * 1e3, 2), 9)
+                + pad(fixed(scan * 1e3, 2), 9) + pad(fixed(sgemv * 1e3, 2), 9)
+                + pad(fixed(single * 1e3, 2), 9) + pad(fixed(single / ceiling, 2), 8)
+                + pad(fixed(sgemv / ceiling, 2), 11)
+                + pad(fixed(max(single - scan, 0) / single * 100, 0) + "%", 6)
+                + pad(fixed(1 / single, 0), 8) + pad(fixed(batch * 1e3, 1), 8)
+                + pad(fixed(64 / batch, 0), 8) + pad(fixed(flops / sgemm / 1e9, 1), 8)
+                + pad(fixed(flops / batch / 1e9, 1), 7) + pad(fixed(sgemm / batch, 2), 10))
+    }
+
+    /// What each normalizer costs on top of the scan, and how large its support gets, at
+    /// N = 100 000, d = 256, for a sharp and a soft β.
+    private static func normalizerCosts() throws {
+        let bank = RandomBank(rows: 100_000, dimension: 256, seed: 7)
+        let matrix = bank.matrix
+        let queries = (0..<16).map { bank.noisyRow($0 * 6007, seed: UInt64($0)) }
+        print("\nnormalizers, one step, N 100000, d 256 (support = mean over 16 queries)")
+        print(
+            pad("normalizer", 14) + pad("beta", 6) + pad("support", 9) + pad("1q ms", 8)
+                + pad("scan ms", 9) + pad("1q/scan", 8))
+        let cases: [(Normalizer, Double)] = [
+            (.sparsemax, 10), (.sparsemax, 1), (.entmax(alpha: 1.5), 10), (.entmax(alpha: 1.5), 1),
+            (.entmax(alpha: 1.3), 10), (.entmax(alpha: 1.3), 1), (.softmax, 10),
+        ]
+        for (normalizer, beta) in cases {
+            let parameters = RetrievalParameters(normalizer: normalizer, beta: beta, topK: 1)
+            var which = 0
+            var support = 0
+            var runs = 0
+            let times = try roundRobin(budget: 1.5) {
+                [
+                    { _ = try Retriever.scores(of: queries[0], in: matrix) },
+                    {
+                        which = (which + 1) % queries.count
+                        let answer = try Retriever.complete(
+                            Query(values: queries[which]), in: matrix, parameters: parameters)
+                        support += answer.supportSize
+                        runs += 1
+                    },
+                ]
+            }
+            print(
+                pad("\(normalizer)", 14) + pad(fixed(beta, 0), 6)
+                    + pad("\(support / max(runs, 1))", 9) + pad(fixed(times[1] * 1e3, 2), 8)
+                    + pad(fixed(times[0] * 1e3, 2), 9) + pad(fixed(times[1] / times[0], 2), 8))
+        }
     }
 }
 

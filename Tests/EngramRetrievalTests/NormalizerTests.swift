@@ -77,6 +77,24 @@ import Testing
         #expect(abs(float32.reduce(0, +) - 1) <= 1e-9)
     }
 
+    /// Thousands of candidates within reach of the top: sparsemax takes its filtering path
+    /// (no sort), bisection its pruning.
+    @Test(arguments: all)
+    func largeCandidateSetsMatchReference(normalizer: Normalizer) throws {
+        var generator = SplitMix(seed: 0x1A29_0001)
+        for count in [65, 200, 3000] {
+            for spread in [0.01, 0.5, 3] {
+                let z = (0..<count).map { _ in spread * generator.uniform(-1, 1) }
+                let p = try normalizer.weights(z)
+                let reference = ReferenceModel.weights(z, normalizer)
+                #expect(abs(p.reduce(0, +) - 1) <= 1e-9)
+                for (a, b) in zip(p, reference) {
+                    #expect(abs(a - b) <= 1e-7, "\(normalizer) n \(count) spread \(spread)")
+                }
+            }
+        }
+    }
+
     @Test func sortAndBisectionAgree() {
         var generator = SplitMix(seed: 0xB15E_0001)
         for _ in 0..<300 {
