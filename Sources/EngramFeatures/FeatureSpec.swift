@@ -121,8 +121,16 @@ public struct FeatureSpec: Sendable, Codable, Equatable {
         guard format == 1 else {
             throw FeatureError(.spec, "feature specification format \(format) is not supported")
         }
-        if let normalization, normalization.mean.count != dimension {
-            throw FeatureError(.spec, "normalization has the wrong dimension")
+        if let normalization {
+            guard normalization.mean.count == dimension, normalization.scale.count == dimension
+            else {
+                throw FeatureError(.spec, "normalization has the wrong dimension")
+            }
+            guard normalization.mean.allSatisfy(\.isFinite),
+                normalization.scale.allSatisfy({ $0 > 0 && $0.isFinite })
+            else {
+                throw FeatureError(.spec, "normalization has a non-finite mean or a scale ≤ 0")
+            }
         }
     }
 

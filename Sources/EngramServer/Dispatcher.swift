@@ -374,7 +374,7 @@ final class Dispatcher: Sendable {
         case .nonFinite: code = .badFloat
         case .notFound: code = .notFound
         case .full, .tooManyBanks: code = .full
-        case .invalid: code = .badValue
+        case .invalid, .conflict: code = .badValue
         case .closed: code = .shutdown
         case .notAStore, .corrupt, .inUse, .io, .lmdb:
             log.error("store failure", ("command", "\(verb)"), ("error", "\(error)"))

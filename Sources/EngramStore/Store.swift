@@ -195,11 +195,14 @@ extension Store {
     ///   - vectors: each of the bank's dimension, all components finite.
     ///   - labels: nil, or one optional label (≤ 1024 UTF-8 bytes; "" means none) per vector.
     ///   - progress: an ingestion job record for the same bank.
-    /// - Throws: `noBank`, `dimension`, `nonFinite`, `invalid`, `full`, `closed`.
+    ///   - ifRowsDone: with `progress`, commit only if the job's committed `rowsDone` is this
+    ///     (0 for a job not yet stored), checked inside the transaction: a compare-and-set
+    ///     that keeps two runs of one job from both appending the same rows.
+    /// - Throws: `noBank`, `dimension`, `nonFinite`, `invalid`, `conflict`, `full`, `closed`.
     @discardableResult
     public func append(
         bank: String, vectors: [[Float]], labels: [String?]? = nil,
-        progress: JobProgress? = nil
+        progress: JobProgress? = nil, ifRowsDone: UInt64? = nil
     ) throws -> Range<UInt64> {
         let state = try engine.bank(bank)
         let dimension = state.spec.dimension
@@ -211,14 +214,16 @@ extension Store {
             }
             flat.append(contentsOf: vector)
         }
-        return try append(bank: bank, flat: flat, labels: labels, progress: progress)
+        return try append(
+            bank: bank, flat: flat, labels: labels, progress: progress, ifRowsDone: ifRowsDone)
     }
 
     /// Appends `flat.count / dimension` patterns given row-major in one array. Same contract
-    /// as `append(bank:vectors:labels:progress:)`.
+    /// as `append(bank:vectors:labels:progress:ifRowsDone:)`.
     @discardableResult
     public func append(
-        bank: String, flat: [Float], labels: [String?]? = nil, progress: JobProgress? = nil
+        bank: String, flat: [Float], labels: [String?]? = nil, progress: JobProgress? = nil,
+        ifRowsDone: UInt64? = nil
     ) throws -> Range<UInt64> {
         let dimension = try engine.bank(bank).spec.dimension
         guard flat.count % dimension == 0 else {
@@ -247,6 +252,9 @@ extension Store {
             }
             for label in labels { try validateLabel(label) }
         }
+        if ifRowsDone != nil && progress == nil {
+            throw StoreError(.invalid, "ifRowsDone needs a job progress record to compare with")
+        }
         if let progress {
             try validateJob(progress)
             guard progress.bank == bank else {
@@ -257,7 +265,7 @@ extension Store {
         }
         let payload = AppendPayload(
             bank: bank, dimension: dimension, values: flat, count: count, labels: labels,
-            progress: progress)
+            progress: progress, ifRowsDone: ifRowsDone)
         guard case .appended(let range) = try engine.submit(.append(payload)) else {
             preconditionFailure("EngramStore: append outcome")
         }

@@ -27,6 +27,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case notFound
         /// The map reached its configured cap.
         case full
+        /// An append's `ifRowsDone` precondition failed: the job's committed progress differs
+        /// (another run of the job got there first).
+        case conflict
         /// The directory holds something that is not an Engram store.
         case notAStore
         /// The store's content is inconsistent (a missing database, a malformed record).

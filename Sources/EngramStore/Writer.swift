@@ -22,6 +22,8 @@ struct AppendPayload: Sendable {
     let count: Int
     let labels: [String?]?
     let progress: JobProgress?
+    /// Commit only if the job's stored `rowsDone` equals this (0 for a new job).
+    let ifRowsDone: UInt64?
 
     var bytes: Int { values.count * 4 }
 }
@@ -286,8 +288,17 @@ extension Engine {
                         "bank '\(payload.bank)' was re-created with dimension "
                             + "\(bank.spec.dimension); resend with that length")
                 }
-            } catch {
-                outcomes.append(.failure(asStoreError(error)))
+                if let expected = payload.ifRowsDone, let job = payload.progress {
+                    let stored = try readJob(job.id, txn)?.rowsDone ?? 0
+                    guard stored == expected else {
+                        throw StoreError(
+                            .conflict,
+                            "job '\(quoted(job.id))' has \(stored) rows committed, the batch "
+                                + "expected \(expected); resume from the job's progress")
+                    }
+                }
+            } catch let error as StoreError where error.systemCode == nil {
+                outcomes.append(.failure(error))
                 continue
             }
             var staging =

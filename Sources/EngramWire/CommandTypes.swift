@@ -112,7 +112,7 @@ public struct BankCreate: Sendable, Hashable {
     /// The β of a bank created without `BETA`.
     public static let defaultBeta = 1.0
     /// The largest dimension a bank may have.
-    public static let maxDimension = 1 << 20
+    public static let maxDimension = 65536
 
     public init(
         name: String, dimension: Int, mode: RetrievalMode = .sparsemax,

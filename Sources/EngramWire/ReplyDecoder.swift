@@ -16,6 +16,10 @@
 /// longer be followed, so every later call throws the same error.
 ///
 /// Not thread-safe: one decoder per connection.
+///
+/// RESP3's null `_` is read as nil, since a server that negotiated RESP3 sends it.
+// TODO(#5): other RESP3 types (maps, doubles, booleans, verbatim strings) are rejected as
+// PROTO; only a real Redis server in RESP3 mode would send them.
 public struct ReplyDecoder {
     public let limits: WireLimits
     /// Deepest nesting of arrays accepted; Engram's replies nest at most 4 deep.

@@ -60,8 +60,9 @@ import Testing
         #expect(viaHelp.path == ["bank", "drop"])
     }
 
-    @Test func familyAloneShowsItsSubcommands() throws {
-        guard case .familyHelp("bank", _) = try parser.parse(["bank"]) else {
+    @Test func familyNeedsASubcommandAndHasHelp() throws {
+        #expect(throws: CLIError.self) { try parser.parse(["bank"]) }
+        guard case .familyHelp("bank", _) = try parser.parse(["bank", "--help"]) else {
             Issue.record("expected the bank family's help")
             return
         }

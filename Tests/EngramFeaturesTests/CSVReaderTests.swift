@@ -144,3 +144,40 @@ func csvError(_ text: String) -> FeatureError? {
         }
     }
 }
+
+/// Random fields (commas, quotes, CR, LF, spaces, non-ASCII) written the RFC 4180 way read
+/// back unchanged, from memory and through small file buffers.
+@Test func randomFieldsRoundTrip() throws {
+    var random = SplitMix(state: 23)
+    let alphabet = ["a", "7", ",", "\"", "\n", "\r\n", " ", "é", "-", "."]
+    let columns = 4
+    var expected: [[String]] = []
+    var text = (0..<columns).map { "c\($0)" }.joined(separator: ",") + "\n"
+    for _ in 0..<400 {
+        var row: [String] = []
+        for _ in 0..<columns {
+            let length = Int(random.uniform() * 6)
+            row.append((0..<length).map { _ in alphabet[Int(random.uniform() * 10)] }.joined())
+        }
+        expected.append(row)
+    }
+    // A field with a comma, quote or line break must be quoted; an empty one may be.
+    for row in expected {
+        let encoded = row.map { field -> String in
+            // Bytes, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
+            let special = field.utf8.contains { [0x2C, 0x22, 0x0A, 0x0D].contains($0) }
+            return special || (field.isEmpty && random.uniform() < 0.5)
+                ? "\"" + field.replacingAll("\"", with: "\"\"") + "\"" : field
+        }
+        text += encoded.joined(separator: ",") + (random.uniform() < 0.5 ? "\r\n" : "\n")
+    }
+    #expect(try records(try CSVReader(text: text)) == expected)
+
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("engram-csv-fuzz-\(UUID().uuidString).csv")
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: url) }
+    for size in [16, 23, 64] {
+        #expect(try records(try CSVReader(path: url.path, bufferSize: size)) == expected)
+    }
+}

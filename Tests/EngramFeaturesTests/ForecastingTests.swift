@@ -138,3 +138,14 @@ func perturbedSunspots() throws -> String {
     }
     #expect(throws: FeatureError.self) { try FeatureSpec(json: "{\"format\": 1}") }
 }
+
+@Test func corruptNormalizationIsRefused() throws {
+    var spec = try sunspotSpec().fittingNormalization(
+        csvPath: dataPath("sunspots.csv"), prefix: .patterns(100))
+    #expect(try FeatureSpec(json: spec.json()) == spec)
+    spec.normalization?.scale[3] = 0
+    let zero = #expect(throws: FeatureError.self) { try FeatureSpec(json: spec.json()) }
+    #expect(zero?.code == .spec)
+    spec.normalization?.scale.removeLast()
+    #expect(throws: FeatureError.self) { try FeatureSpec(json: spec.json()) }
+}

@@ -111,6 +111,47 @@ import Testing
         #expect(bad?.code == .invalid)
     }
 
+    @Test func ifRowsDoneIsACompareAndSet() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        try store.createBank(BankSpec(name: "b", dimension: 1))
+        var job = JobProgress(id: "j", bank: "b", rowsDone: 2)
+        try store.append(bank: "b", vectors: [[1], [2]], progress: job, ifRowsDone: 0)
+        job.rowsDone = 4
+        try store.append(bank: "b", vectors: [[3], [4]], progress: job, ifRowsDone: 2)
+        // A second run that still believes 2 rows are done must not append them again.
+        let stale = #expect(throws: StoreError.self) {
+            try store.append(bank: "b", vectors: [[3], [4]], progress: job, ifRowsDone: 2)
+        }
+        #expect(stale?.code == .conflict)
+        #expect(stale?.message.contains("has 4 rows committed") == true)
+        #expect(try store.bankInfo("b").count == 4)
+        #expect(try store.job(id: "j").rowsDone == 4)
+        let bare = #expect(throws: StoreError.self) {
+            try store.append(bank: "b", vectors: [[5]], ifRowsDone: 4)
+        }
+        #expect(bare?.code == .invalid)
+    }
+
+    @Test func concurrentRunsOfOneJobAppendEachRowOnce() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        try store.createBank(BankSpec(name: "b", dimension: 1))
+        // Eight racing runs each try to append rows 0..<40 in batches of 4, resuming from the
+        // committed progress after a conflict; every row must land exactly once.
+        onThreads(8) { _ in
+            while true {
+                let done = (try? store.job(id: "j").rowsDone) ?? 0
+                guard done < 40 else { return }
+                let vectors = (done..<done + 4).map { [Float($0)] }
+                let job = JobProgress(id: "j", bank: "b", rowsDone: done + 4)
+                _ = try? store.append(bank: "b", vectors: vectors, progress: job, ifRowsDone: done)
+            }
+        }
+        let values = try store.patterns(bank: "b", range: 1..<100).map { $0.values[0] }
+        #expect(values == (0..<40).map(Float.init))
+    }
+
     @Test func statisticsDescribeTheStore() throws {
         let dir = TemporaryDirectory()
         let store = try Store(directory: dir.path, options: smallOptions())

@@ -46,8 +46,15 @@ struct ArgumentParser: Sendable {
         // The command path: one word, or a family word and its subcommand.
         if isFamily(arguments[index]) {
             let next = index + 1 < arguments.count ? arguments[index + 1] : nil
-            if next == nil || next == "--help" || next == "-h" {
+            if next == "--help" || next == "-h" {
                 return .familyHelp(arguments[index], globals)
+            }
+            if next == nil {
+                let word = arguments[index]
+                let subcommands = commands.filter { $0.path.first == word }.map { $0.path[1] }
+                throw .usage(
+                    "'\(word)' needs a subcommand: \(subcommands.joined(separator: ", "))",
+                    hint: "see 'engram help \(word)'")
             }
         }
         let (spec, pathLength) = try resolveCommand(arguments, from: index)
