@@ -263,6 +263,11 @@ extension Store {
                     "job '\(quoted(progress.id))' is for bank '\(progress.bank)', not '\(bank)'")
             }
         }
+        if count == 0 && progress == nil {
+            // Nothing to commit: no transaction, no sync.
+            let next = UInt64(try engine.bank(bank).info().count + 1)
+            return next..<next
+        }
         let payload = AppendPayload(
             bank: bank, dimension: dimension, values: flat, count: count, labels: labels,
             progress: progress, ifRowsDone: ifRowsDone)

@@ -21,6 +21,9 @@ import Testing
         BadVector(text: "1,,3", allowUnknown: false, message: "component 2 is empty"),
         BadVector(text: "nan", allowUnknown: false, message: "component 1 'nan' is not finite"),
         BadVector(text: "1e39", allowUnknown: false, message: "component 1 '1e39' is not finite"),
+        BadVector(
+            text: "0x1p3", allowUnknown: false, message: "component 1 '0x1p3' is not a number"),
+        BadVector(text: "-inf", allowUnknown: false, message: "component 1 '-inf' is not finite"),
         BadVector(text: "1,?", allowUnknown: false, message: "component 2 is unknown"),
         BadVector(text: "?,?", allowUnknown: true, message: "every component is unknown"),
     ])
