@@ -220,9 +220,10 @@ enum IngestCommand {
             try requested.fittingNormalization(csvPath: plan.csv, prefix: prefix)
         }
         var request = ["BANK.CREATE", plan.bank, "DIM", String(spec.dimension)]
-        // z-scored features make scores grow with the dimension; β = 1/√d keeps a few
-        // historical moments in the support instead of one.
-        let beta = plan.beta ?? 1 / Double(spec.dimension).squareRoot()
+        // z-scored components make scores grow with the number of them that a query knows;
+        // β = 1/√k keeps a few historical moments in the support instead of one. A forecast
+        // query knows only the features (its targets are 0), so k is the feature count.
+        let beta = plan.beta ?? 1 / Double(spec.features.count).squareRoot()
         request += ["BETA", NumberFormat.double(beta)]
         request += ["META", spec.json()]
         _ = try client.call(request)
