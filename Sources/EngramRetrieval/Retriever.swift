@@ -193,12 +193,34 @@ struct Weights {
         return worst
     }
 
-    /// The `limit` heaviest entries, by weight descending then row ascending.
+    /// The `limit` heaviest entries, by weight descending then row ascending. A full sort
+    /// when most of the support is wanted; otherwise one pass keeping the best `limit` in a
+    /// small sorted buffer (O(n log limit) comparisons for the dense softmax support).
     func heaviest(_ limit: Int) -> [SupportEntry] {
-        let order = rows.indices.sorted {
-            values[$0] != values[$1] ? values[$0] > values[$1] : rows[$0] < rows[$1]
+        func before(_ a: Int, _ b: Int) -> Bool {
+            values[a] != values[b] ? values[a] > values[b] : rows[a] < rows[b]
         }
-        return order.prefix(limit).map { SupportEntry(index: rows[$0], weight: values[$0]) }
+        guard limit < rows.count / 4 else {
+            return rows.indices.sorted(by: before).prefix(limit).map(entry)
+        }
+        var best: [Int] = []
+        best.reserveCapacity(limit + 1)
+        for index in rows.indices {
+            if best.count == limit, !before(index, best[limit - 1]) { continue }
+            var low = 0
+            var high = best.count
+            while low < high {
+                let middle = (low + high) / 2
+                if before(best[middle], index) { low = middle + 1 } else { high = middle }
+            }
+            best.insert(index, at: low)
+            if best.count > limit { best.removeLast() }
+        }
+        return best.map(entry)
+    }
+
+    private func entry(_ index: Int) -> SupportEntry {
+        SupportEntry(index: rows[index], weight: values[index])
     }
 }
 

@@ -168,16 +168,22 @@ struct CandidateCollector {
         if rows.count >= pruneAt { prune() }
     }
 
-    /// Takes Float32 scores known to be finite, with their maximum: compares in Float32
-    /// against a floor rounded down (so nothing the Float64 floor would keep is missed) and
-    /// converts only the entries it keeps.
-    mutating func absorb(_ block: UnsafeBufferPointer<Float>, top blockTop: Float, first: Int) {
-        top = max(top, Double(blockTop))
-        let floor = Float(top - reach).nextDown
+    /// Takes Float32 scores known to be finite in one pass, raising the running maximum as it
+    /// goes. Compares in Float32 against a floor rounded down (so nothing the Float64 floor
+    /// would keep is missed) and converts only the entries it keeps; once the maximum is
+    /// established nearly every entry costs one compare.
+    mutating func absorb(_ block: UnsafeBufferPointer<Float>, first: Int) {
+        var blockTop = Float(top)
+        var floor = Float(top - reach).nextDown
         for (offset, score) in block.enumerated() where score >= floor {
+            if score > blockTop {
+                blockTop = score
+                floor = Float(Double(score) - reach).nextDown
+            }
             rows.append(first + offset)
             scores.append(Double(score))
         }
+        top = max(top, Double(blockTop))
         if rows.count >= pruneAt { prune() }
     }
 
@@ -213,14 +219,21 @@ func absorbScores(
 ) throws(RetrievalError) {
     // One vectorizable pass for the maximum and finiteness: v·0 is 0 for every finite v and
     // NaN for ±infinity or NaN.
-    var top = -Float.infinity
-    var poison: Float = 0
-    for i in 0..<count {
-        top = floats[i] > top ? floats[i] : top
+    // v·0 is 0 for every finite v and NaN for ±infinity or NaN; plain vector arithmetic,
+    // with eight independent lanes.
+    var poisons = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        poisons += UnsafeRawPointer(floats + i).loadUnaligned(as: SIMD8<Float>.self) * 0
+        i += 8
+    }
+    var poison = poisons.sum()
+    while i < count {
         poison += floats[i] * 0
+        i += 1
     }
     if poison == 0 {
-        collector.absorb(UnsafeBufferPointer(start: floats, count: count), top: top, first: first)
+        collector.absorb(UnsafeBufferPointer(start: floats, count: count), first: first)
         return
     }
     for i in 0..<count {

@@ -140,7 +140,16 @@ func softmaxWeights(_ u: [Double]) -> [Double] {
 /// √max((1 − ss_k)/k, 0), κ = #{k : τ_k ≤ X_(k)}, p = [X − τ_κ]₊².
 func entmax15Weights(_ u: [Double]) -> [Double] {
     if u.count == 1 { return [1] }
-    let order = descendingOrder(u)
+    // Many candidates: a few Newton steps from below give a lower bound on τ; entries at or
+    // under it get no weight, so only the rest is sorted.
+    var order: [Int]
+    if u.count > 64 {
+        let bound = newtonLowerBound(u.map { $0 / 2 }, exponent: 2, steps: 4)
+        order = u.indices.filter { u[$0] / 2 > bound }
+        order.sort { u[$0] != u[$1] ? u[$0] > u[$1] : $0 < $1 }
+    } else {
+        order = descendingOrder(u)
+    }
     var sum = 0.0
     var sumSquares = 0.0
     var taus: [Double] = []
@@ -165,33 +174,78 @@ func entmax15Weights(_ u: [Double]) -> [Double] {
         })
 }
 
-/// α-entmax by bisection on τ in p_i = [(α−1)u_i − τ]₊^{1/(α−1)}, Σ p = 1, over the bracket
-/// [−1, −(1/n)^{α−1}]. The branch test is on f(mid) alone: f(mid) ≥ 0 moves the lower end
-/// (the older test f(mid)·f(lo) ≥ 0 drifts to the upper end on one-hot solutions and gives
-/// 0/0). Halves until the bracket stops shrinking in Float64, then renormalizes.
+/// α-entmax: τ in p_i = [(α−1)u_i − τ]₊^{1/(α−1)} with Σ p = 1, found in Float64 inside the
+/// bracket [−1, −(1/n)^{α−1}], then p renormalized.
+///
+/// Each iteration proposes a Newton step from the lower end (f(τ) = Σ p(τ) − 1 is convex and
+/// decreasing, so the step lands at or before the root and converges quadratically), or the
+/// midpoint when the step leaves the bracket, and keeps the bracket by the sign of f at the
+/// proposal alone: f ≥ 0 moves the lower end, otherwise the upper end. (The older test
+/// f(mid)·f(lo) ≥ 0, still in widely copied code, is always true once f(lo) = 0 on one-hot
+/// answers, drifts to the upper end and yields 0/0.) It stops when the Newton step falls
+/// below 1e-15 or the bracket stops shrinking; entries at or below the lower end can never get
+/// weight and are dropped as it rises.
 func entmaxBisectWeights(_ u: [Double], alpha: Double) -> [Double] {
     if u.count == 1 { return [1] }
     let x = u.map { $0 * (alpha - 1) }
     let exponent = 1 / (alpha - 1)
-    // Entries at or below the lower end never get weight (τ ≥ low): drop them as it rises,
-    // so that later halvings only touch the likely support.
     var active = x.filter { $0 > -1 }
-    func mass(_ tau: Double) -> Double {
-        active.reduce(0) { $1 > tau ? $0 + power($1 - tau, exponent) : $0 }
+
+    /// f(τ) and f′(τ) over the active entries.
+    func evaluate(_ tau: Double) -> (value: Double, slope: Double) {
+        var mass = 0.0
+        var slope = 0.0
+        for value in active where value > tau {
+            let gap = value - tau
+            let term = power(gap, exponent)
+            mass += term
+            slope -= exponent * term / gap
+        }
+        return (mass - 1, slope)
     }
+
     var low = -1.0
     var high = -pow(1 / Double(x.count), alpha - 1)
+    var atLow = evaluate(low)
     for _ in 0..<200 {
-        let middle = low + (high - low) / 2
-        guard middle > low, middle < high else { break }
-        if mass(middle) - 1 >= 0 {
-            low = middle
+        guard atLow.value > 0, atLow.slope < 0 else { break }
+        let step = -atLow.value / atLow.slope
+        var proposal = low + step
+        if !(proposal > low && proposal < high) { proposal = low + (high - low) / 2 }
+        guard proposal > low, proposal < high else { break }
+        let atProposal = evaluate(proposal)
+        if atProposal.value >= 0 {
+            low = proposal
+            atLow = atProposal
             active.removeAll { $0 <= low }
+            if step <= 1e-15 { break }
         } else {
-            high = middle
+            high = proposal
         }
     }
     return renormalized(x.map { $0 > low ? power($0 - low, exponent) : 0 })
+}
+
+/// A lower bound on the entmax threshold of `x` (max x = 0): up to `steps` Newton steps on the
+/// convex decreasing f(τ) = Σ [x − τ]₊^exponent − 1 from τ = −1, each kept only if f stays ≥ 0
+/// there (so rounding can never push the bound past the root).
+func newtonLowerBound(_ x: [Double], exponent: Double, steps: Int) -> Double {
+    var low = -1.0
+    for _ in 0..<steps {
+        var mass = 0.0
+        var slope = 0.0
+        for value in x where value > low {
+            let term = power(value - low, exponent)
+            mass += term
+            slope -= exponent * term / (value - low)
+        }
+        guard mass > 1, slope < 0 else { break }
+        let proposal = low - (mass - 1) / slope
+        let check = x.reduce(0.0) { $1 > proposal ? $0 + power($1 - proposal, exponent) : $0 }
+        guard check >= 1, proposal > low else { break }
+        low = proposal
+    }
+    return low
 }
 
 /// base^exponent with exact fast paths for the common exponents 1 and 2.

@@ -165,7 +165,7 @@ public struct StoreStatistics: Sendable, Hashable {
     public var largestGroup: Int
     /// Stale reader slots cleared since open.
     public var staleReadersCleared: Int
-    /// Reader slots in use now.
+    /// Reader slots ever taken in the lock table (LMDB's high-water mark, `me_numreaders`).
     public var readers: Int
     public var pageSize: Int
     public var banks: Int

@@ -45,6 +45,9 @@ public struct RequestDecoder {
     /// Argument bytes of the RESP array being read, against `maxRequestBytes`.
     private var pendingBytes = 0
     private var failure: WireError?
+    /// Bytes searched for an LF so far: the tests check that a partial line is never
+    /// searched twice.
+    private(set) var bytesScanned = 0
 
     private enum State {
         /// At a request boundary.
@@ -258,10 +261,12 @@ public struct RequestDecoder {
             return start + scanned + (UnsafeRawPointer(hit) - UnsafeRawPointer(from))
         }
         guard let lf = found else {
+            bytesScanned += available - scanned
             scanned = available
             guard available <= limits.maxInlineLength + 1 else { throw tooLongLine() }
             return nil
         }
+        bytesScanned += lf + 1 - (start + scanned)
         scanned = 0
         var end = lf
         if end > start, buffer[end - 1] == 0x0D { end -= 1 }

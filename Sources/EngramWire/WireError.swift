@@ -5,7 +5,7 @@
 ///
 /// The ``code`` is stable and machine-readable (the first word of the error reply); the
 /// ``message`` is for people, says what was wrong and how to fix it, and never contains CR,
-/// LF or other control characters: values from the request are quoted with ``quote(_:)``.
+/// LF or other control characters: values from the request are quoted with `quote(_:)`.
 ///
 /// Errors with ``closesConnection`` set (framing errors, limits) are terminal: the server
 /// sends the reply and closes the connection, because the byte stream can no longer be
@@ -134,7 +134,7 @@ extension WireError {
         return out + (truncated ? "…'" : "'")
     }
 
-    /// Quotes a string value; see ``quote(_:)-(some Collection<UInt8>)``.
+    /// Quotes a string value, as the byte version does.
     public static func quote(_ text: String) -> String {
         quote(Array(text.utf8))
     }

@@ -1,6 +1,7 @@
 // engram-store-crasher DIR ACKS SEED: the child of EngramStoreTests' crash test. Several
 // threads append labelled batches to bank `crash` until the process is killed; after each
-// append returns, one line "first count writer batch" goes to ACKS with a single write(2).
+// append returns, one line "first count writer seed batch" goes to ACKS with one write(2).
+// Labels are "w<writer>-s<seed>-b<batch>-<row>/<count>"; each run gets a new seed.
 // Values are a function of the label, so the parent can check every stored pattern bit for
 // bit. Writer 0 also records job progress in the same transaction as its batches.
 //
@@ -57,12 +58,9 @@ enum Crasher {
         }
         let acks = open(arguments[2], O_WRONLY | O_APPEND | O_CREAT, 0o644)
         guard acks >= 0 else { fail("cannot open \(arguments[2])") }
-        let resume = resumePoints(store)
         let rows = (try? store.job(id: "job-w0").rowsDone) ?? 0
         for writer in 0..<writers {
-            Thread {
-                run(writer, store, acks, seed, batch: resume[writer], rowsDone: rows)
-            }.start()
+            Thread { run(writer, store, acks, seed, rowsDone: rows) }.start()
         }
         while true { sleep(60) }
     }
@@ -78,31 +76,17 @@ enum Crasher {
         while true { sleep(60) }
     }
 
-    /// Where each writer resumes: one past its highest batch already in the bank.
-    static func resumePoints(_ store: Store) -> [Int] {
-        var next = [Int](repeating: 0, count: writers)
-        let count = UInt64((try? store.bankInfo("crash").count) ?? 0)
-        for pattern in (try? store.patterns(bank: "crash", range: 1..<count + 1)) ?? [] {
-            let parts = (pattern.label ?? "").split(separator: "-")
-            guard parts.count == 3, let writer = Int(parts[0].dropFirst()),
-                let batch = Int(parts[1].dropFirst()), writer < writers
-            else { continue }
-            next[writer] = max(next[writer], batch + 1)
-        }
-        return next
-    }
-
     static func run(
-        _ writer: Int, _ store: Store, _ acks: Int32, _ seed: UInt64, batch first: Int,
+        _ writer: Int, _ store: Store, _ acks: Int32, _ seed: UInt64,
         rowsDone initialRows: UInt64
     ) {
         var state = seed &+ UInt64(writer) &* 7919
         var rowsDone = initialRows
-        var batch = first
+        var batch = 0
         while true {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let count = 1 + Int((state >> 33) % 40)
-            let labels = (0..<count).map { "w\(writer)-b\(batch)-\($0)/\(count)" }
+            let count = 1 + Int((state >> 33) % 20)
+            let labels = (0..<count).map { "w\(writer)-s\(seed)-b\(batch)-\($0)/\(count)" }
             let flat = labels.flatMap { values(label: $0) }
             var progress: JobProgress?
             if writer == 0 {
@@ -114,7 +98,7 @@ enum Crasher {
             do {
                 let range = try store.append(
                     bank: "crash", flat: flat, labels: labels, progress: progress)
-                let line = "\(range.lowerBound) \(count) \(writer) \(batch)\n"
+                let line = "\(range.lowerBound) \(count) \(writer) \(seed) \(batch)\n"
                 _ = line.withCString { write(acks, $0, strlen($0)) }
             } catch {
                 fail("append: \(error)")

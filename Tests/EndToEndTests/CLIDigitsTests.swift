@@ -103,3 +103,30 @@ import Testing
         #expect(mismatch.stderr.contains("4 components; the bank's dimension is 3"))
     }
 }
+
+/// The progress bar appears on a terminal: `script` gives `engram` a pseudo-terminal.
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+struct CLIProgressTests {
+    @Test func bulkStoreDrawsAProgressBarOnATerminal() throws {
+        let daemon = try CLIDaemon()
+        _ = try daemon.engram(CLIDigitsTests.createBank)
+        let command = [
+            CLIBinaries.engram, "--socket", daemon.socket, "store", "digits", "--csv",
+            CLIDigitsTests.digits, "--label-column", "-1", "--batch", "100",
+        ].joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = String(
+            decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("\r\u{1B}[Kstore digits  ["), "\(output)")
+        #expect(output.contains("1797/1797 rows"))
+        #expect(output.contains("stored 1797 patterns in digits: seq 1..1797"))
+    }
+}

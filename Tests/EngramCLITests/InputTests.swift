@@ -21,6 +21,9 @@ import Testing
         BadVector(text: "1,,3", allowUnknown: false, message: "component 2 is empty"),
         BadVector(text: "nan", allowUnknown: false, message: "component 1 'nan' is not finite"),
         BadVector(text: "1e39", allowUnknown: false, message: "component 1 '1e39' is not finite"),
+        BadVector(
+            text: "0x1p3", allowUnknown: false, message: "component 1 '0x1p3' is not a number"),
+        BadVector(text: "-inf", allowUnknown: false, message: "component 1 '-inf' is not finite"),
         BadVector(text: "1,?", allowUnknown: false, message: "component 2 is unknown"),
         BadVector(text: "?,?", allowUnknown: true, message: "every component is unknown"),
     ])
@@ -61,6 +64,13 @@ import Testing
         #expect(row.values == [1, 2])
         #expect(row.label == "seven")
         #expect(row.line == 2)
+    }
+
+    @Test func aByteOrderMarkIsNotPartOfTheFirstCell() throws {
+        let path = try file("\u{FEFF}1,2\n3,4\n")
+        defer { unlink(path) }
+        let reader = try PatternCSVReader(path: path, format: .init())
+        #expect(try reader.next(upTo: 5).map(\.values) == [[1, 2], [3, 4]])
     }
 
     @Test func blanksAreUnknownInQueries() throws {

@@ -58,6 +58,13 @@ import Testing
         #expect(parsed?["s"] as? String == "q\"\n\u{1}")
     }
 
+    @Test func longVectorsAreWrappedAndCut() {
+        let text = Format.vector((0..<600).map(Float.init))
+        #expect(text.split(separator: "\n").allSatisfy { $0.count <= 96 || $0.contains("…") })
+        #expect(text.hasSuffix("511, … (88 more; --json prints them all)\n"))
+        #expect(Format.vector([1, 2]) == "  1, 2\n")
+    }
+
     @Test func numbersAreShortest() {
         #expect(NumberFormat.float(5) == "5")
         #expect(NumberFormat.float(0.1) == "0.1")

@@ -55,6 +55,24 @@ import Testing
         #expect(answer.support.first?.index == 99)
     }
 
+    /// A short top-k over a large support takes the one-pass selection; it must equal the
+    /// head of the fully sorted support, ties by index included.
+    @Test(arguments: [1, 5, 64])
+    func topKOfALargeSupportIsItsHead(topK: Int) throws {
+        var generator = SplitMix(seed: 0x70BC_0001)
+        let values: [Float] = (0..<3000 * 4).map { _ in Float(Int(generator.next() % 9)) / 8 }
+        let bank = try PatternMatrix(values: values, dimension: 4)
+        for normalizer in [Normalizer.softmax, .entmax(alpha: 1.2)] {
+            let query = Query(values: [0.5, 1, 0.25, 0.75])
+            let full = try Retriever.complete(
+                query, in: bank, parameters: .init(normalizer: normalizer, beta: 0.5, topK: 3000))
+            let head = try Retriever.complete(
+                query, in: bank, parameters: .init(normalizer: normalizer, beta: 0.5, topK: topK))
+            #expect(full.supportSize > 1000)
+            #expect(head.support == Array(full.support.prefix(topK)), "\(normalizer)")
+        }
+    }
+
     @Test func l2NormalizationOfVectorsAndQueries() throws {
         #expect(l2Normalize([3, 4]) == [0.6, 0.8])
         #expect(l2Normalize([0, 0]) == [0, 0], "a zero vector stays zero")

@@ -32,6 +32,7 @@ struct Ack {
     let first: UInt64
     let count: Int
     let writer: Int
+    let seed: Int
     let batch: Int
 }
 
@@ -42,8 +43,10 @@ func readAcks(_ path: String) -> [Ack] {
     lines.removeLast()
     return lines.compactMap { line in
         let fields = line.split(separator: " ").compactMap { Int($0) }
-        guard fields.count == 4 else { return nil }
-        return Ack(first: UInt64(fields[0]), count: fields[1], writer: fields[2], batch: fields[3])
+        guard fields.count == 5 else { return nil }
+        return Ack(
+            first: UInt64(fields[0]), count: fields[1], writer: fields[2], seed: fields[3],
+            batch: fields[4])
     }
 }
 
@@ -57,13 +60,20 @@ func readAcks(_ path: String) -> [Ack] {
         let store = dir.child("state")
         let ackPath = dir.child("acks")
         var kills = 0
+        var verified = Verified()
         for trial in 0..<24 {
             let child = Process()
             child.executableURL = URL(fileURLWithPath: crasher)
             child.arguments = [store, ackPath, String(seed &+ UInt64(trial))]
+            let acksBefore = readAcks(ackPath).count
+            let bytesBefore = fileSize(ackPath)
             try child.run()
-            let delay = UInt32.random(in: 20_000...300_000, using: &generator)
-            usleep(delay)
+            // One trial in four kills at any moment from the start (opening, creating the
+            // bank); the others first wait for the child's first acknowledgement, so that
+            // every such trial kills a child in the middle of its appends even on a slow
+            // machine.
+            if trial % 4 != 0 { waitForGrowth(ackPath, beyond: bytesBefore, child) }
+            usleep(UInt32.random(in: 0...100_000, using: &generator))
             if child.isRunning {
                 kill(child.processIdentifier, SIGKILL)
                 kills += 1
@@ -72,7 +82,11 @@ func readAcks(_ path: String) -> [Ack] {
             #expect(
                 child.terminationReason == .uncaughtSignal,
                 "trial \(trial) (seed \(seed)): the child exited by itself")
-            try verify(store, acks: readAcks(ackPath), trial: trial, seed: seed)
+            // Rows of earlier trials were checked already; the last trial checks everything.
+            let acks = Array(readAcks(ackPath)[(trial == 23 ? 0 : acksBefore)...])
+            let from = trial == 23 ? Verified() : verified
+            verified = try verify(
+                store, acks: acks, from: from, context: "trial \(trial), seed \(seed)")
         }
         #expect(kills == 24)
         let acknowledged = readAcks(ackPath)
@@ -102,49 +116,85 @@ func readAcks(_ path: String) -> [Ack] {
         try store.append(bank: "b", vectors: [[1]])
     }
 
-    /// Reopens the store (the child is dead, so this process may open it) and checks it.
-    private func verify(_ path: String, acks: [Ack], trial: Int, seed: UInt64) throws {
-        let context = "trial \(trial), seed \(seed)"
+    private func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    }
+
+    /// Polls until the file at `path` is larger than `size`, the child died, or 20 s passed.
+    private func waitForGrowth(_ path: String, beyond size: Int, _ child: Process) {
+        for _ in 0..<4000 where child.isRunning && fileSize(path) <= size {
+            usleep(5000)
+        }
+    }
+
+    /// What earlier trials established: rows 1…count are correct, writer 0 owns `writer0`.
+    struct Verified {
+        var count = 0
+        var writer0: UInt64 = 0
+    }
+
+    /// Reopens the store (the child is dead, so this process may open it) and checks the rows
+    /// past `from.count`, the acknowledgements and the job. Problems are collected and
+    /// expected once: an expectation per row would dominate the test's time.
+    private func verify(
+        _ path: String, acks: [Ack], from: Verified, context: String
+    ) throws -> Verified {
         let store = try Store(directory: path, options: smallOptions())
         defer { store.close() }
         guard let info = try? store.bankInfo("crash") else {
-            #expect(acks.isEmpty, "\(context): acknowledged batches but no bank")
-            return
+            #expect(acks.isEmpty && from.count == 0, "\(context): acknowledged rows but no bank")
+            return from
         }
-        let patterns = try store.patterns(bank: "crash", range: 1..<UInt64(info.count + 1))
-        #expect(patterns.map(\.seq) == (0..<UInt64(info.count)).map { $0 + 1 })
-        var batches: [String: [UInt64]] = [:]
-        var writer0Rows: UInt64 = 0
+        let first = UInt64(from.count + 1)
+        let patterns = try store.patterns(bank: "crash", range: first..<UInt64(info.count + 1))
+        var problems: [String] = []
+        let ordered = patterns.enumerated().allSatisfy {
+            $0.element.seq == first + UInt64($0.offset)
+        }
+        if info.count < from.count || patterns.count != info.count - from.count || !ordered {
+            problems.append("sequence numbers have gaps or went back")
+        }
+        var batches: [String: (first: UInt64, last: UInt64, rows: Int)] = [:]
+        var writer0 = from.writer0
         for pattern in patterns {
-            let label = try #require(pattern.label, "\(context): pattern without label")
-            let values = crashValues(label: label)
-            #expect(
-                pattern.values.map(\.bitPattern) == values.map(\.bitPattern),
-                "\(context): pattern \(pattern.seq) differs")
-            let parts = label.split(separator: "/")
-            let batchKey = String(label[..<label.lastIndex(of: "-")!]) + "/" + parts[1]
-            batches[batchKey, default: []].append(pattern.seq)
-            if label.hasPrefix("w0-") { writer0Rows += 1 }
+            guard let label = pattern.label, let dash = label.lastIndex(of: "-"),
+                let slash = label.lastIndex(of: "/")
+            else {
+                problems.append("pattern \(pattern.seq) has no valid label")
+                continue
+            }
+            if pattern.values.map(\.bitPattern) != crashValues(label: label).map(\.bitPattern) {
+                problems.append("pattern \(pattern.seq) (\(label)) differs")
+            }
+            let key = String(label[..<dash]) + String(label[slash...])
+            let seen = batches[key]
+            batches[key] = (seen?.first ?? pattern.seq, pattern.seq, (seen?.rows ?? 0) + 1)
+            if label.hasPrefix("w0-") { writer0 += 1 }
         }
-        for (key, seqs) in batches {
-            let expected = Int(key.split(separator: "/").last!)!
-            #expect(seqs.count == expected, "\(context): batch \(key) is partial")
-            #expect(seqs.last! - seqs.first! == UInt64(seqs.count - 1), "\(context): \(key) split")
+        for (key, batch) in batches {
+            let expected = Int(key[key.index(after: key.lastIndex(of: "/")!)...])!
+            if batch.rows != expected || batch.last - batch.first != UInt64(expected - 1) {
+                problems.append("batch \(key) is partial or split: \(batch)")
+            }
         }
         for ack in acks {
-            let key = "w\(ack.writer)-b\(ack.batch)/\(ack.count)"
-            #expect(
-                batches[key]?.first == ack.first,
-                "\(context): acknowledged batch \(key) at \(ack.first) is missing")
+            let key = "w\(ack.writer)-s\(ack.seed)-b\(ack.batch)/\(ack.count)"
+            if batches[key]?.first != ack.first {
+                problems.append("acknowledged batch \(key) at \(ack.first) is missing")
+            }
         }
-        if writer0Rows > 0 {
-            let job = try store.job(id: "job-w0")
-            #expect(job.rowsDone == writer0Rows, "\(context): job progress disagrees")
+        if writer0 > 0, try store.job(id: "job-w0").rowsDone != writer0 {
+            problems.append("job progress disagrees with the \(writer0) rows of writer 0")
         }
         let snapshot = try store.snapshot(bank: "crash")
-        #expect(snapshot.rows == info.count)
-        if let last = patterns.last {
-            #expect(Array(snapshot.row(snapshot.rows - 1)) == last.values)
+        if snapshot.rows != info.count
+            || (snapshot.rows > 0 && Array(snapshot.row(snapshot.rows - 1)) != patterns.last?.values
+                && !patterns.isEmpty)
+        {
+            problems.append("the in-memory matrix disagrees with LMDB")
         }
+        let problemCount = problems.count
+        #expect(problemCount == 0, "\(context): \(problems.prefix(5))")
+        return Verified(count: info.count, writer0: writer0)
     }
 }

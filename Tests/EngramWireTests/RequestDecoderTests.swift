@@ -329,3 +329,34 @@ func expectError(
         }
     }
 }
+
+@Suite struct DecoderCostTests {
+    @Test func aLongLineFedInSmallReadsIsSearchedOnce() throws {
+        let line =
+            bytes("STORE b ") + Array(repeating: bytes("0.125,"), count: 80_000).joined()
+            + bytes("1\r\n")
+        var decoder = RequestDecoder()
+        var requests = 0
+        var offset = 0
+        while offset < line.count {
+            let end = min(offset + 100, line.count)
+            decoder.feed(line[offset..<end])
+            offset = end
+            while try decoder.next() != nil { requests += 1 }
+        }
+        #expect(requests == 1)
+        #expect(decoder.bytesScanned == line.count)
+    }
+
+    @Test func aLargeRespArrayInTinyReadsIsNotRescanned() throws {
+        let arguments: Arguments =
+            [bytes("MSTORE"), bytes("b"), bytes("5000")]
+            + Array(repeating: bytes("1,2,3"), count: 5000)
+        let encoded = resp(arguments)
+        let clock = ContinuousClock()
+        var decoded: [Arguments] = []
+        let elapsed = try clock.measure { decoded = try decodeAll(encoded, chunks: [3]) }
+        #expect(decoded == [arguments])
+        #expect(elapsed < .seconds(10))
+    }
+}

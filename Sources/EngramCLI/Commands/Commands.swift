@@ -44,17 +44,25 @@ enum Format {
         }.joined()
     }
 
-    /// Components separated by commas, wrapped before `width` columns, each line indented.
-    static func vector(_ values: [Float], indent: String = "  ", width: Int = 96) -> String {
+    /// Components separated by commas, wrapped before `width` columns, each line indented;
+    /// past `limit` components the rest is summarized (people read the picture or `--json`).
+    static func vector(
+        _ values: [Float], indent: String = "  ", width: Int = 96, limit: Int = 512
+    ) -> String {
         var out = ""
         var line = indent
-        for (index, value) in values.enumerated() {
-            let item = NumberFormat.float(value) + (index == values.count - 1 ? "" : ",")
+        let shown = values.prefix(limit)
+        for (index, value) in shown.enumerated() {
+            let last = index == values.count - 1
+            let item = NumberFormat.float(value) + (last ? "" : ",")
             if line.count + item.count + 1 > width, line != indent {
                 out += line + "\n"
                 line = indent
             }
             line += (line == indent ? "" : " ") + item
+        }
+        if values.count > shown.count {
+            line += " … (\(values.count - shown.count) more; --json prints them all)"
         }
         return out + line + "\n"
     }

@@ -1,5 +1,11 @@
 // CSV files of patterns for `store --csv` and `complete --csv`: one pattern per row.
 
+import EngramWire
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// How to read a pattern CSV.
 struct PatternCSVFormat: Sendable, Equatable {
     /// The first line is a header and is skipped.
@@ -39,9 +45,9 @@ final class PatternCSVReader {
 
     /// The next row, or nil at the end; blank lines are skipped.
     func next() throws(CLIError) -> PatternRow? {
-        while let line = try reader.next() {
+        while let line = try reader.nextBytes() {
             if reader.lineNumber == 1, format.header { continue }
-            if line.trimmingSpaces.isEmpty { continue }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             let row = try parse(line, lineNumber: reader.lineNumber)
             rowsRead += 1
             return row
@@ -59,8 +65,22 @@ final class PatternCSVReader {
         return rows
     }
 
-    private func parse(_ line: Substring, lineNumber: Int) throws(CLIError) -> PatternRow {
-        var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(unquote)
+    // MARK: - One line
+
+    /// Splits a line into cells on the bytes (no String per cell: this runs for every cell of
+    /// a bulk file), takes out the label column, and reads each component strictly.
+    private func parse(
+        _ line: UnsafeBufferPointer<UInt8>, lineNumber: Int
+    ) throws(CLIError)
+        -> PatternRow
+    {
+        var cells: [Range<Int>] = []
+        cells.reserveCapacity(width ?? 16)
+        var start = 0
+        for index in 0...line.count where index == line.count || line[index] == 0x2C {
+            cells.append(Self.trimmed(line, start..<index))
+            start = index + 1
+        }
         if let width, cells.count != width {
             throw failure(
                 line: lineNumber, "has \(cells.count) columns; earlier rows have \(width)")
@@ -74,16 +94,24 @@ final class PatternCSVReader {
                 throw CLIError.usage(
                     "label column \(column) is outside the \(cells.count) columns of \(path)")
             }
-            label = String(cells.remove(at: index).trimmingSpaces)
+            label = String(
+                decoding: UnsafeBufferPointer(rebasing: line[cells[index]]), as: UTF8.self)
+            cells.remove(at: index)
         }
 
         var values: [Float?] = []
         values.reserveCapacity(cells.count)
         for (index, cell) in cells.enumerated() {
+            let bytes = UnsafeBufferPointer(rebasing: line[cell])
+            if let value = Self.fastFloat(bytes) {
+                values.append(value)
+                continue
+            }
             do {
+                let text = String(decoding: bytes, as: UTF8.self)[...]
                 values.append(
                     try VectorParser.component(
-                        cell, allowUnknown: format.allowUnknown, blankIsUnknown: true))
+                        text, allowUnknown: format.allowUnknown, blankIsUnknown: true))
             } catch {
                 throw failure(line: lineNumber, "component \(index + 1) \(error.message)")
             }
@@ -94,15 +122,39 @@ final class PatternCSVReader {
         return PatternRow(line: lineNumber, values: values, label: label)
     }
 
-    private func failure(line: Int, _ message: String) -> CLIError {
-        .data("\(path) line \(line): \(message)")
+    /// A strict decimal that is a finite Float32, parsed without allocating; nil sends the
+    /// cell to the careful path, which accepts `?` and blanks or explains the error.
+    private static func fastFloat(_ bytes: UnsafeBufferPointer<UInt8>) -> Float? {
+        guard !bytes.isEmpty, bytes.count < 64, FloatText.isDecimal(bytes) else { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) {
+            buffer -> Float? in
+            for (index, byte) in bytes.enumerated() { buffer[index] = CChar(bitPattern: byte) }
+            buffer[bytes.count] = 0
+            let value = strtof(buffer.baseAddress!, nil)
+            return value.isFinite ? value : nil
+        }
     }
 
-    private func unquote(_ cell: Substring) -> Substring {
-        let trimmed = cell.trimmingSpaces
-        if trimmed.count >= 2, trimmed.first == "\"", trimmed.last == "\"" {
-            return trimmed.dropFirst().dropLast()
+    /// The cell without surrounding blanks and one pair of double quotes.
+    private static func trimmed(
+        _ line: UnsafeBufferPointer<UInt8>, _ range: Range<Int>
+    )
+        -> Range<Int>
+    {
+        var low = range.lowerBound
+        var high = range.upperBound
+        func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
+        while low < high, blank(line[low]) { low += 1 }
+        while high > low, blank(line[high - 1]) { high -= 1 }
+        if high - low >= 2, line[low] == 0x22, line[high - 1] == 0x22 {
+            low += 1
+            high -= 1
         }
-        return trimmed
+        return low..<high
+    }
+
+    private func failure(line: Int, _ message: String) -> CLIError {
+        let hint = line == 1 && !format.header ? "if line 1 is a header, add --header" : nil
+        return .data("\(path) line \(line): \(message)", hint: hint)
     }
 }

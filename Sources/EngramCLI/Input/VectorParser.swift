@@ -1,5 +1,7 @@
 // Reading vectors typed on the command line or found in CSV cells.
 
+import EngramWire
+
 /// Parses comma-separated vectors, checking every component client-side so that a typo is a
 /// data error (exit 65) with its position, not a round trip to the daemon.
 enum VectorParser {
@@ -44,7 +46,11 @@ enum VectorParser {
             return nil
         }
         guard !trimmed.isEmpty else { throw .data("is empty") }
-        guard let value = Float(trimmed) else {
+        let lowered = trimmed.lowercased()
+        let special = ["nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"]
+        guard FloatText.isDecimal(trimmed.utf8) || special.contains(lowered),
+            let value = Float(trimmed)
+        else {
             throw .data("'\(quote(trimmed))' is not a number")
         }
         guard value.isFinite else {
