@@ -357,3 +357,29 @@ extension Engine {
         }
     }
 }
+
+// MARK: - Thread
+
+private final class ThreadBody {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+}
+
+/// Starts a joinable OS thread (the writer must be one fixed thread: LMDB ties a write
+/// transaction to the thread that began it).
+func startThread(_ body: @escaping @Sendable () -> Void) throws -> pthread_t {
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    let rc = pthread_create(
+        &thread, nil,
+        { context in
+            Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().body()
+            return nil
+        }, context)
+    guard rc == 0 else {
+        Unmanaged<ThreadBody>.fromOpaque(context).release()
+        throw StoreError(
+            .io, "cannot start the writer thread; check process limits", systemCode: rc)
+    }
+    return thread
+}
