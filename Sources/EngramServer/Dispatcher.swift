@@ -21,6 +21,8 @@ final class Dispatcher: Sendable {
     let statistics: RequestCounters
     let connections: ConnectionTable
     private let startedAt = monotonicNanoseconds()
+    /// Single COMPLETE queries, combined into batches across connections.
+    private let queryPool: QueryPool
 
     init(
         store: Store, configuration: ServerConfiguration, log: Logger,
@@ -31,6 +33,8 @@ final class Dispatcher: Sendable {
         self.log = log
         self.statistics = statistics
         self.connections = connections
+        let budget = configuration.queryTimeoutMilliseconds
+        self.queryPool = QueryPool(store: store) { _ in WireError.timeout(milliseconds: budget) }
     }
 
     /// The reply to one request, and whether the connection closes after it.
@@ -166,7 +170,7 @@ final class Dispatcher: Sendable {
                 throw WireError.asOfPastEnd(asOf, bank: request.bank, count: count)
             }
         }
-        let snapshot = try store.snapshot(bank: request.bank, asOf: asOf.map(UInt64.init))
+        var snapshot = try store.snapshot(bank: request.bank, asOf: asOf.map(UInt64.init))
         for (index, query) in request.queries.enumerated()
         where query.values.count != snapshot.dimension {
             throw WireError.dimension(
@@ -193,7 +197,12 @@ final class Dispatcher: Sendable {
                 }
             }
         } else {
-            answers = [try Retriever.complete(queries[0], in: matrix, parameters: parameters)]
+            let ticket = QueryPool.Ticket(
+                bank: request.bank, query: queries[0], parameters: parameters,
+                asOf: asOf.map(UInt64.init), deadline: deadline)
+            let (answer, answeredOver) = try queryPool.complete(ticket).get()
+            answers = [answer]
+            snapshot = answeredOver
         }
         if monotonicNanoseconds() > deadline {
             throw timeout(answered: answers.count, of: queries.count)
