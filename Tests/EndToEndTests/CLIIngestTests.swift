@@ -160,3 +160,52 @@ import Testing
         }
     }
 }
+
+/// Ctrl-C during an ingest stops it at a batch boundary with a job record that says so.
+@Suite struct CLIIngestInterruptTests {
+    @Test func interruptedIngestRecordsItAndResumes() throws {
+        let daemon = try CLIDaemon()
+        let scratch = try CLIScratch()
+        let series = scratch.path + "/co2.csv"
+        try FileManager.default.copyItem(atPath: CLIIngestTests.co2, toPath: series)
+        let options = ["--train-rows", "800", "--batch", "10"]
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLIBinaries.engram)
+        process.arguments = ["--socket", daemon.socket, "ingest", "int", "--csv", series] + options
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        var committed = 0
+        for _ in 0..<2000 where committed == 0 && process.isRunning {
+            let jobs = try daemon.engram(["jobs", "--json"])
+            committed = ((try? jobs.json() as? [[String: Any]])?.first?["rows"] as? Int) ?? 0
+            usleep(5_000)
+        }
+        kill(process.processIdentifier, SIGINT)
+        let stderr = String(
+            decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(committed > 0, "the ingest finished before it could be interrupted")
+        if process.terminationStatus == 0 { return }  // it finished just before the signal
+
+        #expect(process.terminationStatus == 130, "\(stderr)")
+        #expect(stderr.contains("engram: error: interrupted after"), "\(stderr)")
+        let job = try #require(
+            try daemon.engram(["jobs", "--json"]).json() as? [[String: Any]]
+        ).first
+        #expect(job?["state"] as? String == "failed")
+        #expect((job?["message"] as? String)?.contains("run the same command to resume") == true)
+
+        let resumed = try daemon.engram(["ingest", "int", "--csv", series] + options + ["--json"])
+        #expect(resumed.code == 0, "\(resumed.stderr)")
+        #expect(try resumed.object()["state"] as? String == "done")
+        let whole = scratch.path + "/whole.csv"
+        try FileManager.default.copyItem(atPath: series, toPath: whole)
+        _ = try daemon.engram(["ingest", "whole", "--csv", whole] + options)
+        let a = try daemon.engram(["bank", "info", "int", "--json"]).object()["count"] as? Int
+        let b = try daemon.engram(["bank", "info", "whole", "--json"]).object()["count"] as? Int
+        #expect(a != nil && a == b)
+    }
+}

@@ -122,7 +122,7 @@ enum IngestCommand {
         var built = 0
         var batch: [Pattern] = []
 
-        do {
+        do throws(CLIError) {
             func flush() throws(CLIError) {
                 guard !batch.isEmpty else { return }
                 let counts = builder.counts
@@ -139,22 +139,39 @@ enum IngestCommand {
                 progress.update(rows: counts.rows, total: total)
             }
 
+            Interruption.catchSignals()
+            defer { Interruption.restoreSignals() }
             while let pattern = try FeatureSupport.run(plan.csv, { try builder.next() }) {
                 built += 1
                 if built <= resumeAfter { continue }
                 batch.append(pattern)
-                if batch.count >= plan.batchSize { try flush() }
+                if batch.count >= plan.batchSize {
+                    try flush()
+                    if Interruption.requested { break }
+                }
             }
-            try flush()
+            if !Interruption.requested { try flush() }
             try stream.drain()
+            if Interruption.requested {
+                throw CLIError(
+                    .interrupted,
+                    "interrupted after \(stream.stored) new patterns (\(built - batch.count) stored "
+                        + "by the job in all)")
+            }
         } catch {
             progress.abandon()
-            let message = "failed after \(stream.stored) new patterns: \(error.message)"
+            let interrupted = error.kind == .interrupted
+            let message =
+                interrupted
+                ? error.message + "; run the same command to resume"
+                : "failed after \(stream.stored) new patterns: \(error.message)"
             try? setJob(client, id: jobID, state: .failed, message: message)
             throw CLIError(
                 error.kind, error.message,
-                hint: "fix the cause and run the same command again: it resumes after the "
-                    + "last stored batch")
+                hint: interrupted
+                    ? "run the same command again to resume after the last stored batch"
+                    : "fix the cause and run the same command again: it resumes after the "
+                        + "last stored batch")
         }
 
         let counts = builder.counts
@@ -275,7 +292,7 @@ enum IngestCommand {
         return job
     }
 
-    private static func wallClockMillis() -> Int {
+    static func wallClockMillis() -> Int {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int(spec.tv_sec) * 1000 + Int(spec.tv_nsec) / 1_000_000
