@@ -95,6 +95,8 @@ public struct FeatureProgram: Sendable, Equatable {
 
     // MARK: - Default program
 
+    // TODO(#7): its 10 level features dominate dot-product scores on trending series (see
+    // FeaturePrograms.md); a level-free default would suit increment targets better.
     /// The program used when the user gives none, `engram-default-v1`: for every channel,
     /// value, momentum and acceleration (orders 0..2), three lags of the value, and rolling
     /// mean, std, min and max over 4 and 16 rows at each order. 30 features per channel;

@@ -250,7 +250,11 @@ extension Retriever {
         for step in 1...parameters.steps {
             let candidates: (rows: [Int], scores: [Double])
             if step == 1, let first {
-                candidates = first
+                candidates = try x.withUnsafeBufferPointer { x throws(RetrievalError) in
+                    try exactCandidates(
+                        first, in: bank, x: x.baseAddress!, normalizer: parameters.normalizer,
+                        beta: parameters.beta)
+                }
             } else {
                 candidates = try x.withUnsafeBufferPointer { x throws(RetrievalError) in
                     try scanCandidates(
@@ -376,9 +380,11 @@ extension Retriever {
             floats.deallocate()
             doubles.deallocate()
         }
-        var collectors = [CandidateCollector](
-            repeating: CandidateCollector(normalizer: parameters.normalizer, beta: parameters.beta),
-            count: q)
+        // sgemm sums in another order than the scan kernel: keep a superset (1e-3 of the
+        // scores' magnitude is far above Float32 rounding) and re-score it in `iterate`.
+        let collector = CandidateCollector(
+            normalizer: parameters.normalizer, beta: parameters.beta, slack: 1e-3)
+        var collectors = [CandidateCollector](repeating: collector, count: q)
         try states.withUnsafeBufferPointer { states throws(RetrievalError) in
             var first = 0
             while first < bank.rows {

@@ -146,13 +146,23 @@ func scoreRowDouble(_ bank: PatternMatrix, row: Int, x: UnsafePointer<Float>) ->
 struct CandidateCollector {
     /// Loosened slightly so that rounding never drops an entry the exact filter would keep.
     let reach: Double
+    /// Extra room, relative to the scores' magnitude, for scores that are only approximate
+    /// (the batch's sgemm sums in another order): they are a superset, re-scored exactly by
+    /// ``exactCandidates(_:in:x:reach:)``. 0 for exact scores.
+    let slack: Double
     private(set) var top = -Double.infinity
     private(set) var rows: [Int] = []
     private(set) var scores: [Double] = []
     private var pruneAt = 4096
 
-    init(normalizer: Normalizer, beta: Double) {
+    init(normalizer: Normalizer, beta: Double, slack: Double = 0) {
         reach = normalizer.reach / beta * 1.001
+        self.slack = slack
+    }
+
+    private func floor(below top: Double) -> Double {
+        guard slack > 0, top.isFinite else { return top - reach }  // no 0 · ∞ = NaN floor
+        return top - reach - slack * (abs(top) + reach)
     }
 
     /// Takes the finite scores of rows `first ..< first + block.count`.
@@ -160,7 +170,7 @@ struct CandidateCollector {
         var blockTop = top
         for score in block where score > blockTop { blockTop = score }
         top = blockTop
-        let floor = top - reach
+        let floor = floor(below: top)
         for (offset, score) in block.enumerated() where score >= floor {
             rows.append(first + offset)
             scores.append(score)
@@ -174,11 +184,11 @@ struct CandidateCollector {
     /// established nearly every entry costs one compare.
     mutating func absorb(_ block: UnsafeBufferPointer<Float>, first: Int) {
         var blockTop = Float(top)
-        var floor = Float(top - reach).nextDown
+        var floor = Float(self.floor(below: top)).nextDown
         for (offset, score) in block.enumerated() where score >= floor {
             if score > blockTop {
                 blockTop = score
-                floor = Float(Double(score) - reach).nextDown
+                floor = Float(self.floor(below: Double(score))).nextDown
             }
             rows.append(first + offset)
             scores.append(Double(score))
@@ -194,7 +204,7 @@ struct CandidateCollector {
     }
 
     private mutating func prune() {
-        let floor = top - reach
+        let floor = floor(below: top)
         var kept = 0
         for index in rows.indices where scores[index] >= floor {
             rows[kept] = rows[index]
@@ -204,6 +214,44 @@ struct CandidateCollector {
         rows.removeLast(rows.count - kept)
         scores.removeLast(scores.count - kept)
         pruneAt = max(4096, 2 * kept)
+    }
+}
+
+/// The candidates an exact scan would select, from a superset whose scores were approximate:
+/// each row is re-scored with the scan's own kernel (so its score is bit for bit the one
+/// ``scanCandidates(_:x:normalizer:beta:)`` computes) and the scan's filter is applied again.
+/// This makes batch answers equal single answers, whatever else is in the batch.
+func exactCandidates(
+    _ superset: (rows: [Int], scores: [Double]), in bank: PatternMatrix,
+    x: UnsafePointer<Float>, normalizer: Normalizer, beta: Double
+) throws(RetrievalError) -> (rows: [Int], scores: [Double]) {
+    var exact: [Double] = []
+    exact.reserveCapacity(superset.rows.count)
+    var score: Float = 0
+    for row in superset.rows {
+        scoreRows(bank, first: row, count: 1, x: x, into: &score)
+        if score.isFinite {
+            exact.append(Double(score))
+        } else {
+            let wide = scoreRowDouble(bank, row: row, x: x)
+            guard wide.isFinite else { throw nonFiniteError(bank, row: row) }
+            exact.append(wide)
+        }
+    }
+    var collector = CandidateCollector(normalizer: normalizer, beta: beta)
+    exact.withUnsafeBufferPointer { collector.absorbSparse($0, rows: superset.rows) }
+    return collector.finish()
+}
+
+extension CandidateCollector {
+    /// Takes exact scores of the given rows (ascending).
+    mutating func absorbSparse(_ block: UnsafeBufferPointer<Double>, rows: [Int]) {
+        for (row, score) in zip(rows, block) {
+            var one = score
+            withUnsafePointer(to: &one) {
+                absorb(UnsafeBufferPointer(start: $0, count: 1), first: row)
+            }
+        }
     }
 }
 

@@ -19,11 +19,11 @@ func drain(_ builder: PatternBuilder) throws -> [Pattern] {
     return patterns
 }
 
-func co2Spec(horizon: Int) throws -> FeatureSpec {
+func co2Spec(horizon: Int, encoding: TargetEncoding = .increment) throws -> FeatureSpec {
     let header = try CSVReader(path: dataPath("co2.csv")).header
     return try FeatureSpec(
         program: .default, header: header, timeColumn: "date",
-        targets: horizon > 0 ? ["co2"] : [], horizon: horizon)
+        targets: horizon > 0 ? ["co2"] : [], horizon: horizon, targetEncoding: encoding)
 }
 
 // MARK: - Missing values
@@ -45,7 +45,8 @@ func co2SkippedRowsAreExact(horizon: Int) throws {
         if history || future { skipped += 1 } else { expectedRows.append(t) }
     }
 
-    let builder = try PatternBuilder(csvPath: dataPath("co2.csv"), spec: co2Spec(horizon: horizon))
+    let builder = try PatternBuilder(
+        csvPath: dataPath("co2.csv"), spec: co2Spec(horizon: horizon, encoding: .level))
     let patterns = try drain(builder)
     let counts = builder.counts
     #expect(counts.rows == rows.count)
@@ -59,7 +60,7 @@ func co2SkippedRowsAreExact(horizon: Int) throws {
     #expect(patterns.allSatisfy { $0.values.count == 30 + horizon })
     #expect(patterns.map(\.label) == expectedRows.map { rows[$0].0 })
     if horizon > 0 {
-        // The target components are the next values of co2.
+        // The level encoding's target components are the next values of co2.
         for pattern in patterns.prefix(50) {
             #expect(
                 Array(pattern.values.suffix(horizon)) == [1, 2].map { values[pattern.row + $0] })
