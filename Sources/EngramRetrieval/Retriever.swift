@@ -34,14 +34,9 @@ public enum Retriever {
     /// megabytes; batches of more than 256 queries take one pass over the bank per 256), later
     /// steps run per query as in ``complete(_:in:parameters:)``.
     ///
-    /// Answers equal those of ``complete(_:in:parameters:)`` up to Float32 rounding of the
-    /// scores (the product sums in a different order). OpenBLAS is set to one thread the first
-    /// time this is called, so the same batch is answered the same way bit for bit, whatever
-    /// the thread count. A query's answer can differ in the last bits (and so, at an exact tie
-    /// or margin, in its support or flags) with the other queries of its batch, because OpenBLAS
-    /// picks kernels by the product's shape: callers that need a query answered identically
-    /// every time use ``complete(_:in:parameters:)``, whose answer depends on the query, the
-    /// bank and the parameters only.
+    /// OpenBLAS is set to one thread the first time this is called. The product only selects candidates (its last bits depend on the
+    /// batch's shape); they are re-scored with the single-query kernel, so every answer is bit
+    /// for bit that of ``complete(_:in:parameters:)``, whatever else is in the batch.
     ///
     /// - Throws: the errors of ``complete(_:in:parameters:)``; a bad query is reported as
     ///   ``RetrievalError/query(index:underlying:)`` and no query is answered.
@@ -361,10 +356,8 @@ extension Retriever {
     ///
     /// OpenBLAS picks its kernels (edge tiles, blocking) by the shape of the product, so a
     /// query's scores can differ in the last bits with the number and position of the queries
-    /// that share its batch; padding the batch to full tiles was tried and does not remove it.
-    /// TODO(#3): a composition-independent batch path (own blocked kernel, or sgemm for the
-    /// candidate selection plus rescoring with the single-query kernel) if answers must not
-    /// depend on co-batched queries.
+    /// that share its batch: they select a widened superset, which `iterate` re-scores with the
+    /// scan kernel (``exactCandidates(_:in:x:normalizer:beta:)``).
     private static func groupCandidates(
         _ queries: [PreparedQuery], in bank: PatternMatrix, parameters: RetrievalParameters
     ) throws(RetrievalError) -> [(rows: [Int], scores: [Double])] {

@@ -148,7 +148,7 @@ struct CandidateCollector {
     let reach: Double
     /// Extra room, relative to the scores' magnitude, for scores that are only approximate
     /// (the batch's sgemm sums in another order): they are a superset, re-scored exactly by
-    /// ``exactCandidates(_:in:x:reach:)``. 0 for exact scores.
+    /// ``exactCandidates(_:in:x:normalizer:beta:)``. 0 for exact scores.
     let slack: Double
     private(set) var top = -Double.infinity
     private(set) var rows: [Int] = []
