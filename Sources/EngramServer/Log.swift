@@ -66,12 +66,15 @@ public final class Logger: Sendable {
     }
 
     /// The journal when stderr is the journal stream systemd set up (`$JOURNAL_STREAM` names
-    /// stderr's device and inode), stderr otherwise.
+    /// stderr's device and inode) and journald's socket exists, stderr otherwise.
+    /// (`sd_journal_sendv` reports success when there is no journald, so records would vanish.)
     public static func defaultSink(environment: [String: String]) -> LogSink {
         guard let stream = environment["JOURNAL_STREAM"] else { return .stderr }
         var status = stat()
-        guard fstat(2, &status) == 0 else { return .stderr }
-        return stream == "\(status.st_dev):\(status.st_ino)" ? .journal : .stderr
+        guard fstat(2, &status) == 0, stream == "\(status.st_dev):\(status.st_ino)",
+            access("/run/systemd/journal/socket", W_OK) == 0
+        else { return .stderr }
+        return .journal
     }
 
     /// The least severe level that is still logged.

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 @testable import EngramServer
@@ -61,5 +62,12 @@ import Testing
     @Test func journalOnlyWhenStderrIsTheJournalStream() {
         #expect(Logger.defaultSink(environment: [:]) == .stderr)
         #expect(Logger.defaultSink(environment: ["JOURNAL_STREAM": "1:1"]) == .stderr)
+        var status = stat()
+        #expect(fstat(2, &status) == 0)
+        let stream = "\(status.st_dev):\(status.st_ino)"
+        let journald = access("/run/systemd/journal/socket", W_OK) == 0
+        #expect(
+            Logger.defaultSink(environment: ["JOURNAL_STREAM": stream])
+                == (journald ? .journal : .stderr))
     }
 }
