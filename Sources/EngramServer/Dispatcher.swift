@@ -34,7 +34,11 @@ final class Dispatcher: Sendable {
         self.statistics = statistics
         self.connections = connections
         let budget = configuration.queryTimeoutMilliseconds
-        self.queryPool = QueryPool(store: store) { _ in WireError.timeout(milliseconds: budget) }
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        self.queryPool = QueryPool(
+            store: store,
+            workers: configuration.queryWorkers > 0 ? configuration.queryWorkers : cores
+        ) { _ in WireError.timeout(milliseconds: budget) }
     }
 
     /// The reply to one request, and whether the connection closes after it.
@@ -422,18 +426,4 @@ final class Dispatcher: Sendable {
         }
         return WireError(code, prefix + underlying.message, closesConnection: false).toReply()
     }
-}
-
-/// The names in a directory other than `.` and `..`, or nil when it does not exist.
-func directoryEntries(_ path: String) -> [String]? {
-    guard let directory = opendir(path) else { return nil }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-        }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
 }
