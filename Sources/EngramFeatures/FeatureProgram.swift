@@ -97,20 +97,19 @@ public struct FeatureProgram: Sendable, Equatable {
 
     /// The program used when the user gives none, `engram-default-v2`. Every feature is
     /// unchanged when a constant is added to a channel, so with increment targets a pattern
-    /// says how the series moves, never where it stands. For every channel, at windows of
-    /// 4, 8, 16 and 32 rows: position (the value minus its rolling means), momentum (changes
-    /// over 1, 4, 8, 16 and 32 rows; the std of the one-row changes) and acceleration (the
-    /// change of the k-row change, k = 4, 8, 16). 16 features per channel; the first 32 rows
-    /// are warm-up. Chosen by forecast error on earlier years of co2, sunspots and macrodata
-    /// (see the DocC article "Feature programs").
+    /// says how the series moves, never where it stands. For every channel: position against
+    /// recent history and momentum (the changes over 1, 4, 8, 16 and 32 rows), how much the
+    /// steps vary (std of the one-row changes over 4, 8, 16 and 32 rows) and acceleration
+    /// (the change of the k-row change, k = 4, 8, 16). 12 features per channel; the first 32
+    /// rows are warm-up. Chosen by forecast error on earlier years of co2, sunspots and
+    /// macrodata (see the DocC article "Feature programs").
     public static let defaultText = """
         engram-features 1
         # engram-default-v2: the program used when none is given. Level-free: adding a
         # constant to a channel changes no feature.
-        # Order 0, position: the value relative to its recent means.
-        sub(*,win(*,{4,8,16,32},mean))
-        # Order 1, momentum: changes over several spans, and how much the steps vary.
+        # Orders 0 and 1, position and momentum: where the value stands against 1..32 rows ago.
         diff(*,{1,4,8,16,32})
+        # How much the steps vary.
         d1:win(*,{4,8,16,32},std)
         # Order 2, acceleration: the change of the k-row change.
         diff(diff(*,4),4)
