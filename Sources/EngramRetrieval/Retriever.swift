@@ -36,7 +36,12 @@ public enum Retriever {
     ///
     /// Answers equal those of ``complete(_:in:parameters:)`` up to Float32 rounding of the
     /// scores (the product sums in a different order). OpenBLAS is set to one thread the first
-    /// time this is called, so batch answers are reproducible bit for bit.
+    /// time this is called, so the same batch is answered the same way bit for bit, whatever
+    /// the thread count. A query's answer can differ in the last bits (and so, at an exact tie
+    /// or margin, in its support or flags) with the other queries of its batch, because OpenBLAS
+    /// picks kernels by the product's shape: callers that need a query answered identically
+    /// every time use ``complete(_:in:parameters:)``, whose answer depends on the query, the
+    /// bank and the parameters only.
     ///
     /// - Throws: the errors of ``complete(_:in:parameters:)``; a bad query is reported as
     ///   ``RetrievalError/query(index:underlying:)`` and no query is answered.
@@ -348,7 +353,18 @@ extension Retriever {
         return result
     }
 
+    /// Rows per sgemm call, the same for every batch so that the product's blocking (and with
+    /// it every score's rounding) never depends on the batch.
+    static let batchBlockRows = 4096
+
     /// One group's first-step candidates from one sgemm per block of rows.
+    ///
+    /// OpenBLAS picks its kernels (edge tiles, blocking) by the shape of the product, so a
+    /// query's scores can differ in the last bits with the number and position of the queries
+    /// that share its batch; padding the batch to full tiles was tried and does not remove it.
+    /// TODO(#3): a composition-independent batch path (own blocked kernel, or sgemm for the
+    /// candidate selection plus rescoring with the single-query kernel) if answers must not
+    /// depend on co-batched queries.
     private static func groupCandidates(
         _ queries: [PreparedQuery], in bank: PatternMatrix, parameters: RetrievalParameters
     ) throws(RetrievalError) -> [(rows: [Int], scores: [Double])] {
@@ -356,7 +372,7 @@ extension Retriever {
         let q = queries.count
         guard q > 0 else { return [] }
         let d = bank.dimension
-        let blockRows = max(1024, (1 << 20) / q)
+        let blockRows = batchBlockRows
         let states = queries.flatMap(\.x)
         let floats = UnsafeMutablePointer<Float>.allocate(capacity: q * blockRows)
         let doubles = UnsafeMutablePointer<Double>.allocate(capacity: blockRows)

@@ -68,11 +68,8 @@ final class QueryPool: @unchecked Sendable {
     /// Guarded by `mutex`.
     private var pending: [Ticket] = []
 
-    /// Starts `workers` threads (default: the number of online CPUs).
-    init(
-        store: Store, workers: Int = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))),
-        timedOut: @escaping @Sendable (Ticket) -> any Error
-    ) {
+    /// Starts `workers` threads.
+    init(store: Store, workers: Int, timedOut: @escaping @Sendable (Ticket) -> any Error) {
         self.store = store
         self.timedOut = timedOut
         pthread_mutex_init(mutex, nil)

@@ -85,7 +85,8 @@ public final class Store: Sendable {
             try env.withRead { txn in
                 for (record, spec, patterns, labels) in opened.bankStates {
                     let matrix = try loadMatrix(
-                        txn, spec: spec, patterns: patterns, labels: labels)
+                        env, txn, spec: spec, patterns: patterns, labels: labels,
+                        parallelLoadValues: options.parallelLoadValues)
                     banks[spec.name] = BankState(
                         spec: spec, created: record.created, patternsDBI: patterns,
                         labelsDBI: labels, matrix: matrix)

@@ -123,15 +123,23 @@ import Testing
 
     @Test func connectionsOverTheLimitGetBusy() throws {
         let daemon = try DaemonProcess(arguments: ["--max-connections", "2"])
+        // The harness's readiness probe may still be counted: wait until only ours are.
+        func waitForConnections(_ count: Int, asking client: RawClient) throws {
+            for _ in 0..<200 {
+                if try client.call("INFO")["connections"] == .integer(count) { return }
+                usleep(20_000)
+            }
+            Issue.record("the daemon never counted \(count) connections")
+        }
         let first = try daemon.client()
+        try waitForConnections(1, asking: first)
         let second = try daemon.client()
-        #expect(try first.inline("PING") == .status("PONG"))
-        #expect(try second.inline("PING") == .status("PONG"))
+        try waitForConnections(2, asking: second)
         let third = try daemon.client()
         #expect(try third.reply().errorCode == "BUSY")
         #expect(third.isClosedByPeer())
         first.close()
-        usleep(300_000)
+        try waitForConnections(1, asking: second)
         #expect(try daemon.client().inline("PING") == .status("PONG"))
         #expect(daemon.stop() == 0)
     }
