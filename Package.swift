@@ -75,7 +75,7 @@ let package = Package(
             name: "EngramFeaturesTests", dependencies: ["EngramFeatures"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "EngramStoreTests", dependencies: ["EngramStore", "CLMDB"],
+            name: "EngramStoreTests", dependencies: ["EngramStore", "EngramRetrieval", "CLMDB"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EngramWireTests", dependencies: ["EngramWire"], swiftSettings: swiftSettings),

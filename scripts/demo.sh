@@ -2,8 +2,9 @@
 # `make demo`: the main job on real data, end to end, with no root needed.
 #   1. digits: store the 1797 UCI digits, complete half-masked and noisy ones with three
 #      retrieval modes at several β, and count how many come back;
-#   2. co2: ingest the Mauna Loa series in the background, forecast its held-out last year,
-#      and compare the error with naive forecasts;
+#   2. co2: ingest the Mauna Loa series in the background with the default feature program
+#      (targets as increments), forecast its held-out last year, and compare the error with
+#      naive forecasts;
 #   3. stop the daemon with SIGTERM and show that it exited cleanly.
 # Usage: demo.sh BIN_DIR (the folder with engramd and engram).
 set -eu

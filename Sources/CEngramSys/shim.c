@@ -2,6 +2,7 @@
 #include "CEngramSys.h"
 
 #include <errno.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,3 +54,27 @@ static int loop_out(int fd, const void *buf, size_t len, int use_send) {
 int csys_send_all(int fd, const void *buf, size_t len) { return loop_out(fd, buf, len, 1); }
 
 int csys_write_all(int fd, const void *buf, size_t len) { return loop_out(fd, buf, len, 0); }
+
+int csys_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int csys_epoll_arm(int epoll_fd, int fd, uint64_t id, int add) {
+    struct epoll_event event;
+    event.events = EPOLLIN | EPOLLONESHOT;
+    event.data.u64 = id;
+    return epoll_ctl(epoll_fd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event);
+}
+
+int csys_epoll_wait(int epoll_fd, uint64_t *ids, int capacity, int timeout_ms) {
+    struct epoll_event events[256];
+    if (capacity > 256) {
+        capacity = 256;
+    }
+    int count = epoll_wait(epoll_fd, events, capacity, timeout_ms);
+    if (count < 0) {
+        return errno == EINTR ? 0 : -1;
+    }
+    for (int i = 0; i < count; i++) {
+        ids[i] = events[i].data.u64;
+    }
+    return count;
+}

@@ -14,6 +14,8 @@ public enum ExitCode: Int32, Sendable {
     case unavailable = 69
     /// A local file cannot be read or written (EX_IOERR).
     case ioError = 74
+    /// Stopped by SIGINT or SIGTERM after finishing the work in flight (128 + SIGINT).
+    case interrupted = 130
 }
 
 /// Everything that can make a command fail, with what the user needs to fix it.
@@ -33,6 +35,8 @@ public struct CLIError: Error, Equatable, Sendable {
         case daemon(code: String)
         /// A local file could not be read or written.
         case io
+        /// SIGINT or SIGTERM stopped a long command at a clean point.
+        case interrupted
     }
 
     public var kind: Kind
@@ -55,6 +59,7 @@ public struct CLIError: Error, Equatable, Sendable {
         case .unavailable: .unavailable
         case .daemon: .requestFailed
         case .io: .ioError
+        case .interrupted: .interrupted
         }
     }
 

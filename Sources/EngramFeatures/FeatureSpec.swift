@@ -8,7 +8,8 @@ import Foundation
 /// forecasting targets and the normalization. Stored as JSON in the bank metadata.
 ///
 /// Pattern layout (`dimension` components): the `features` in order, then for each step
-/// h = 1 … `horizon` the `targets` in order (component names `lead(target,h)`).
+/// h = 1 … `horizon` the `targets` in order (component names `lead(target,h)`), encoded as
+/// `targetEncoding` says.
 public struct FeatureSpec: Sendable, Codable, Equatable {
     /// Format of this JSON document.
     public var format: Int = 1
@@ -22,6 +23,10 @@ public struct FeatureSpec: Sendable, Codable, Equatable {
     public var targets: [String]
     /// Steps ahead: 0 (no targets) or the number of future rows per target.
     public var horizon: Int
+    /// How the future target values are stored. Metadata written before this field existed
+    /// decodes as `.level`; `json()` omits the field for `.level`, so such a spec's text and
+    /// `digest` are unchanged.
+    public var targetEncoding: TargetEncoding
     /// Canonical feature names, in vector order.
     public var features: [String]
     /// z-score per component, fitted on a training prefix; nil means raw values.
@@ -34,11 +39,13 @@ public struct FeatureSpec: Sendable, Codable, Equatable {
     ///   - timeColumn: a column used as the pattern label and never as a channel.
     ///   - channels: what `*` stands for; nil means every column but the time column.
     ///   - targets: columns to forecast (empty when `horizon` is 0).
+    ///   - targetEncoding: how their future values are stored; see ``TargetEncoding``.
     /// - Throws: `FeatureError` `unknownChannel`, `option` (horizon/targets), or what
     ///   `FeatureProgram.features(channels:)` throws.
     public init(
         program: FeatureProgram, header: [String], timeColumn: String? = nil,
-        channels: [String]? = nil, targets: [String] = [], horizon: Int = 0
+        channels: [String]? = nil, targets: [String] = [], horizon: Int = 0,
+        targetEncoding: TargetEncoding = .increment
     ) throws {
         func require(_ name: String, _ role: String) throws {
             guard header.contains(name) else {
@@ -70,8 +77,43 @@ public struct FeatureSpec: Sendable, Codable, Equatable {
         self.timeColumn = timeColumn
         self.targets = targets
         self.horizon = horizon
+        self.targetEncoding = targetEncoding
         self.features = try program.features(channels: bound).map(\.name)
         self.normalization = nil
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case format, program, channels, timeColumn, targets, horizon, targetEncoding, features
+        case normalization
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decode(Int.self, forKey: .format)
+        program = try container.decode(String.self, forKey: .program)
+        channels = try container.decode([String].self, forKey: .channels)
+        timeColumn = try container.decodeIfPresent(String.self, forKey: .timeColumn)
+        targets = try container.decode([String].self, forKey: .targets)
+        horizon = try container.decode(Int.self, forKey: .horizon)
+        targetEncoding =
+            try container.decodeIfPresent(TargetEncoding.self, forKey: .targetEncoding) ?? .level
+        features = try container.decode([String].self, forKey: .features)
+        normalization = try container.decodeIfPresent(ZScore.self, forKey: .normalization)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(format, forKey: .format)
+        try container.encode(program, forKey: .program)
+        try container.encode(channels, forKey: .channels)
+        try container.encodeIfPresent(timeColumn, forKey: .timeColumn)
+        try container.encode(targets, forKey: .targets)
+        try container.encode(horizon, forKey: .horizon)
+        if targetEncoding != .level {
+            try container.encode(targetEncoding, forKey: .targetEncoding)
+        }
+        try container.encode(features, forKey: .features)
+        try container.encodeIfPresent(normalization, forKey: .normalization)
     }
 
     /// Components per pattern.
@@ -145,6 +187,22 @@ public struct FeatureSpec: Sendable, Codable, Equatable {
         let hex = String(hash, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
+}
+
+// MARK: - Target encoding
+
+/// How a pattern stores the future value of a target at step h, relative to the row t whose
+/// features it holds.
+///
+/// A series with a trend keeps moving past every level seen in training, so a blend of
+/// historical futures stored as levels lies where the history was, not where the present
+/// is. Stored as increments, the blend says how the series moves from wherever it stands,
+/// and the forecast adds that back to the last observed value (the query's anchor).
+public enum TargetEncoding: String, Sendable, Codable, Equatable, CaseIterable {
+    /// y(t+h) − y(t); a row whose own target value y(t) is missing is skipped. The default.
+    case increment
+    /// y(t+h) as it is (the only encoding before this choice existed).
+    case level
 }
 
 // MARK: - Normalization

@@ -2,7 +2,8 @@
 // into a query whose unknown components are the future target values.
 
 /// A query for a forecasting bank: the features of the latest row, known; the target
-/// components unknown (0 in normalized units, the training mean).
+/// components unknown (0 in normalized units, the training mean); and the latest targets'
+/// values, which an increment-encoded completion is relative to.
 public struct ForecastQuery: Sendable, Equatable {
     /// Data row of the latest row and its label.
     public var row: Int
@@ -11,6 +12,10 @@ public struct ForecastQuery: Sendable, Equatable {
     public var values: [Double]
     /// true for the feature components, false for the future targets.
     public var known: [Bool]
+    /// The latest row's value of each target, in original units and `targets` order: what
+    /// an increment-encoded forecast is added to. NaN where the row has no value, which only
+    /// a `.level` spec allows.
+    public var anchors: [Double]
 }
 
 extension FeatureSpec {
@@ -81,12 +86,21 @@ extension FeatureSpec {
             }
             return index
         }
+        let targetColumns = try targets.map { name in
+            guard let index = reader.column(named: name) else {
+                throw FeatureError(
+                    .unknownChannel, "target '\(name)' is not a column of the recent data")
+            }
+            return index
+        }
         let timeIndex = timeColumn.flatMap(reader.column(named:))
         var input = [Double](repeating: .nan, count: columns.count)
         var output = [Double](repeating: .nan, count: features.count)
+        var anchors = [Double](repeating: .nan, count: targets.count)
         var last: (row: Int, line: Int, label: String?, complete: Bool)?
         while try reader.next() {
             for (i, column) in columns.enumerated() { input[i] = try reader.number(column) }
+            for (j, column) in targetColumns.enumerated() { anchors[j] = try reader.number(column) }
             let complete = evaluator.evaluate(input, into: &output)
             last = (
                 reader.recordPosition.row, reader.recordPosition.line,
@@ -103,6 +117,14 @@ extension FeatureSpec {
                         + "...); give at least \(evaluator.lookback + 1) complete rows",
                 line: last?.line)
         }
+        if targetEncoding == .increment, let missing = zip(targets, anchors).first(where: \.1.isNaN)
+        {
+            throw FeatureError(
+                .insufficientData,
+                "the last row has no value of target '\(missing.0)', which an increment "
+                    + "forecast starts from; end the recent data at a row that has it",
+                line: last.line)
+        }
         var values = output + [Double](repeating: 0, count: dimension - features.count)
         if let normalization {
             for i in 0..<features.count {
@@ -110,17 +132,30 @@ extension FeatureSpec {
             }
         }
         let known = (0..<dimension).map { $0 < features.count }
-        return ForecastQuery(row: last.row, label: last.label, values: values, known: known)
+        return ForecastQuery(
+            row: last.row, label: last.label, values: values, known: known, anchors: anchors)
     }
 
-    /// The future target values of a (completed) pattern in original units:
+    /// The future target values of a pattern completed from `query`, in original units:
     /// `result[h][j]` is target j at step h + 1.
-    public func forecast(fromPattern pattern: [Double]) -> [[Double]] {
+    public func forecast(fromPattern pattern: [Double], query: ForecastQuery) -> [[Double]] {
+        forecast(fromPattern: pattern, anchors: query.anchors)
+    }
+
+    /// The future target values of a pattern in original units: `result[h][j]` is target j
+    /// at step h + 1. The target components are de-normalized, then, for `.increment`, added
+    /// to `anchors` (the targets' values at the pattern's own row; ignored for `.level`).
+    ///
+    /// - Precondition: `pattern.count == dimension`, `anchors.count == targets.count`.
+    public func forecast(fromPattern pattern: [Double], anchors: [Double]) -> [[Double]] {
         precondition(pattern.count == dimension, "pattern has the wrong dimension")
+        precondition(anchors.count == targets.count, "one anchor per target")
         return (0..<horizon).map { step in
             targets.indices.map { j in
                 let index = features.count + step * targets.count + j
-                return normalization?.invert(pattern[index], component: index) ?? pattern[index]
+                let value =
+                    normalization?.invert(pattern[index], component: index) ?? pattern[index]
+                return targetEncoding == .increment ? anchors[j] + value : value
             }
         }
     }

@@ -1,5 +1,6 @@
-// Streams patterns from a CSV: features at row t, then targets at t+1 … t+H; warm-up and
-// incomplete rows are counted, never emitted; resumable at any pattern boundary.
+// Streams patterns from a CSV: features at row t, then targets at t+1 … t+H (as levels or as
+// increments over row t); warm-up and incomplete rows are counted, never emitted; resumable
+// at any pattern boundary.
 
 /// One pattern: the row it describes, its label (the time column's text) and its values.
 public struct Pattern: Sendable, Equatable {
@@ -17,7 +18,8 @@ public struct PatternCounts: Sendable, Codable, Equatable {
     public var rows = 0
     /// Rows before every window is full (the first `lookback` rows).
     public var warmUp = 0
-    /// Rows with a missing feature or a missing target value.
+    /// Rows with a missing feature or a missing target value (with the increment encoding,
+    /// also a missing target value at the row itself).
     public var skippedMissing = 0
     /// The last `horizon` rows: no complete future.
     public var tail = 0
@@ -56,6 +58,7 @@ public final class PatternBuilder {
     private let targetColumns: [Int]
     private let timeColumn: Int?
     private let normalize: Bool
+    private let incremental: Bool
     private let suppressBefore: Int
     private let initialRestart: CSVPosition
     // Single-threaded by contract: no dynamic exclusivity checks on the per-row state.
@@ -100,6 +103,7 @@ public final class PatternBuilder {
         self.spec = spec
         self.reader = reader
         self.normalize = normalize && spec.normalization != nil
+        self.incremental = spec.targetEncoding == .increment
         let start = reader.position
         self.evaluator = FeatureEvaluator(features: features, startRow: start.row)
 
@@ -201,10 +205,15 @@ public final class PatternBuilder {
         if usable {
             values.reserveCapacity(spec.dimension)
             values += featureRing[slot * featureCount..<(slot + 1) * featureCount]
+            let now = slot * targetColumns.count
             for step in stride(from: 1, through: spec.horizon, by: 1) {
                 let future = (row + step) % ringSize * targetColumns.count
                 for i in 0..<targetColumns.count {
-                    let value = targetRing[future + i]
+                    // An increment needs y(t) too: NaN − anything is NaN, so a missing
+                    // anchor skips the row like a missing future value.
+                    let value =
+                        incremental
+                        ? targetRing[future + i] - targetRing[now + i] : targetRing[future + i]
                     usable = usable && !value.isNaN
                     values.append(value)
                 }

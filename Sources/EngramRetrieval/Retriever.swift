@@ -31,11 +31,12 @@ public enum Retriever {
 
     /// Completes many queries; the first step's scores of all of them come from one matrix
     /// product (cblas_sgemm over blocks of rows, so that the score matrix never exceeds a few
-    /// megabytes), later steps run per query as in ``complete(_:in:parameters:)``.
+    /// megabytes; batches of more than 256 queries take one pass over the bank per 256), later
+    /// steps run per query as in ``complete(_:in:parameters:)``.
     ///
-    /// Answers equal those of ``complete(_:in:parameters:)`` up to Float32 rounding of the
-    /// scores (the product sums in a different order). OpenBLAS is set to one thread the first
-    /// time this is called, so batch answers are reproducible bit for bit.
+    /// OpenBLAS is set to one thread the first time this is called. The product only selects candidates (its last bits depend on the
+    /// batch's shape); they are re-scored with the single-query kernel, so every answer is bit
+    /// for bit that of ``complete(_:in:parameters:)``, whatever else is in the batch.
     ///
     /// - Throws: the errors of ``complete(_:in:parameters:)``; a bad query is reported as
     ///   ``RetrievalError/query(index:underlying:)`` and no query is answered.
@@ -105,7 +106,7 @@ public enum Retriever {
                 bank, x: x.baseAddress!, normalizer: parameters.normalizer,
                 beta: parameters.beta)
         }
-        let weights = Weights(candidates, parameters: parameters)
+        let weights = Weights(candidates, parameters: parameters, conjugate: true)
         let squaredNorm = prepared.x.reduce(0.0) { $0 + Double($1) * Double($1) }
         return -weights.top - weights.conjugate / parameters.beta + 0.5 * squaredNorm
     }
@@ -156,11 +157,15 @@ struct Weights {
     /// Highest raw score max_μ ⟨ξ_μ, x⟩ of the step.
     var top = 0.0
 
-    /// Ψ(p), and Ψ*(u) of the max-shifted scaled scores u = β(s − top).
+    /// Ψ(p), and Ψ*(u) of the max-shifted scaled scores u = β(s − top) when asked for (only
+    /// the exact energy needs it).
     var regularizer = 0.0
     var conjugate = 0.0
 
-    init(_ candidates: (rows: [Int], scores: [Double]), parameters: RetrievalParameters) {
+    init(
+        _ candidates: (rows: [Int], scores: [Double]), parameters: RetrievalParameters,
+        conjugate wanted: Bool = false
+    ) {
         let beta = parameters.beta
         let normalizer = parameters.normalizer
         top = candidates.scores.max() ?? 0
@@ -171,7 +176,7 @@ struct Weights {
             values.append(weight)
         }
         regularizer = normalizer.regularizer(values)
-        conjugate = normalizer.conjugate(shifted, weights: all)
+        if wanted { conjugate = normalizer.conjugate(shifted, weights: all) }
     }
 
     /// max_μ |self_μ − other_μ| over the union of both supports (both in row order).
@@ -240,7 +245,11 @@ extension Retriever {
         for step in 1...parameters.steps {
             let candidates: (rows: [Int], scores: [Double])
             if step == 1, let first {
-                candidates = first
+                candidates = try x.withUnsafeBufferPointer { x throws(RetrievalError) in
+                    try exactCandidates(
+                        first, in: bank, x: x.baseAddress!, normalizer: parameters.normalizer,
+                        beta: parameters.beta)
+                }
             } else {
                 candidates = try x.withUnsafeBufferPointer { x throws(RetrievalError) in
                     try scanCandidates(
@@ -323,15 +332,40 @@ extension Retriever {
 private let blasSingleThread: Void = openblas_set_num_threads(1)
 
 extension Retriever {
-    /// First-step candidates of every query from one sgemm per block of rows.
+    /// Queries per pass over the bank: bounds the score buffer (256 × 4096 floats = 4 MiB).
+    static let batchGroup = 256
+
+    /// First-step candidates of every query, one pass over the bank per group of queries.
     static func batchCandidates(
+        _ queries: [PreparedQuery], in bank: PatternMatrix, parameters: RetrievalParameters
+    ) throws(RetrievalError) -> [(rows: [Int], scores: [Double])] {
+        var result: [(rows: [Int], scores: [Double])] = []
+        result.reserveCapacity(queries.count)
+        for start in stride(from: 0, to: queries.count, by: batchGroup) {
+            let group = Array(queries[start..<min(start + batchGroup, queries.count)])
+            result += try groupCandidates(group, in: bank, parameters: parameters)
+        }
+        return result
+    }
+
+    /// Rows per sgemm call, the same for every batch so that the product's blocking (and with
+    /// it every score's rounding) never depends on the batch.
+    static let batchBlockRows = 4096
+
+    /// One group's first-step candidates from one sgemm per block of rows.
+    ///
+    /// OpenBLAS picks its kernels (edge tiles, blocking) by the shape of the product, so a
+    /// query's scores can differ in the last bits with the number and position of the queries
+    /// that share its batch: they select a widened superset, which `iterate` re-scores with the
+    /// scan kernel (``exactCandidates(_:in:x:normalizer:beta:)``).
+    private static func groupCandidates(
         _ queries: [PreparedQuery], in bank: PatternMatrix, parameters: RetrievalParameters
     ) throws(RetrievalError) -> [(rows: [Int], scores: [Double])] {
         _ = blasSingleThread
         let q = queries.count
         guard q > 0 else { return [] }
         let d = bank.dimension
-        let blockRows = max(1024, (1 << 20) / q)
+        let blockRows = batchBlockRows
         let states = queries.flatMap(\.x)
         let floats = UnsafeMutablePointer<Float>.allocate(capacity: q * blockRows)
         let doubles = UnsafeMutablePointer<Double>.allocate(capacity: blockRows)
@@ -339,9 +373,11 @@ extension Retriever {
             floats.deallocate()
             doubles.deallocate()
         }
-        var collectors = [CandidateCollector](
-            repeating: CandidateCollector(normalizer: parameters.normalizer, beta: parameters.beta),
-            count: q)
+        // sgemm sums in another order than the scan kernel: keep a superset (1e-3 of the
+        // scores' magnitude is far above Float32 rounding) and re-score it in `iterate`.
+        let collector = CandidateCollector(
+            normalizer: parameters.normalizer, beta: parameters.beta, slack: 1e-3)
+        var collectors = [CandidateCollector](repeating: collector, count: q)
         try states.withUnsafeBufferPointer { states throws(RetrievalError) in
             var first = 0
             while first < bank.rows {

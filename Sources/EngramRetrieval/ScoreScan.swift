@@ -20,30 +20,48 @@ func scoreRows(
     _ bank: PatternMatrix, first: Int, count: Int, x: UnsafePointer<Float>,
     into out: UnsafeMutablePointer<Float>
 ) {
-    let d = bank.dimension
-    var r = bank.base + first * d
-    var row = 0
-    if d <= 128 {
-        while row + 4 <= count {
-            let (s0, s1, s2, s3) = dotShort4(r, r + d, r + 2 * d, r + 3 * d, x, d)
-            out[row] = s0
-            out[row + 1] = s1
-            out[row + 2] = s2
-            out[row + 3] = s3
-            r += 4 * d
-            row += 4
-        }
-        while row < count {
-            out[row] = dotShort1(r, x, d)
-            r += d
-            row += 1
-        }
+    if bank.dimension <= 128 {
+        scoreShortRows(bank.base + first * bank.dimension, count, bank.dimension, x, out)
     } else {
-        while row < count {
-            out[row] = dotLong(r, x, d)
-            r += d
-            row += 1
-        }
+        scoreLongRows(bank.base + first * bank.dimension, count, bank.dimension, x, out)
+    }
+}
+
+// Each kernel loop lives in its own never-inlined function: compiled together, the optimizer
+// interleaved the two loop nests, spilled the accumulators and shuffled lanes in the hot loop.
+
+@inline(never)
+private func scoreShortRows(
+    _ start: UnsafePointer<Float>, _ count: Int, _ d: Int, _ x: UnsafePointer<Float>,
+    _ out: UnsafeMutablePointer<Float>
+) {
+    var r = start
+    var row = 0
+    while row + 4 <= count {
+        let (s0, s1, s2, s3) = dotShort4(r, r + d, r + 2 * d, r + 3 * d, x, d)
+        out[row] = s0
+        out[row + 1] = s1
+        out[row + 2] = s2
+        out[row + 3] = s3
+        r += 4 * d
+        row += 4
+    }
+    while row < count {
+        out[row] = dotShort1(r, x, d)
+        r += d
+        row += 1
+    }
+}
+
+@inline(never)
+private func scoreLongRows(
+    _ start: UnsafePointer<Float>, _ count: Int, _ d: Int, _ x: UnsafePointer<Float>,
+    _ out: UnsafeMutablePointer<Float>
+) {
+    var r = start
+    for row in 0..<count {
+        out[row] = dotLong(r, x, d)
+        r += d
     }
 }
 
@@ -102,32 +120,47 @@ private func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
 }
 
-/// One long row with four independent SIMD8 accumulators (32 floats per iteration), then 8 at a
-/// time, then scalar.
+/// One long row with four independent SIMD8 accumulators (32 floats per iteration); the
+/// remainder (d mod 32) goes to a separate, never-inlined function so that the hot loop stays
+/// a plain load-multiply-add stream.
 @inline(__always)
 private func dotLong(_ r: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ d: Int) -> Float {
     var a0 = SIMD8<Float>()
     var a1 = SIMD8<Float>()
     var a2 = SIMD8<Float>()
     var a3 = SIMD8<Float>()
+    let main = d & ~31
     var j = 0
-    while j + 32 <= d {
+    while j < main {
         a0 += load8(r + j) * load8(x + j)
         a1 += load8(r + j + 8) * load8(x + j + 8)
         a2 += load8(r + j + 16) * load8(x + j + 16)
         a3 += load8(r + j + 24) * load8(x + j + 24)
         j += 32
     }
-    while j + 8 <= d {
-        a0 += load8(r + j) * load8(x + j)
+    let sum = ((a0 + a1) + (a2 + a3)).sum()
+    return main == d ? sum : sum + dotRemainder(r + main, x + main, d - main)
+}
+
+/// ⟨r, x⟩ over fewer than 32 components: eight at a time, then scalar.
+@inline(never)
+private func dotRemainder(
+    _ r: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int
+)
+    -> Float
+{
+    var a = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= count {
+        a += load8(r + j) * load8(x + j)
         j += 8
     }
     var tail: Float = 0
-    while j < d {
+    while j < count {
         tail += r[j] * x[j]
         j += 1
     }
-    return ((a0 + a1) + (a2 + a3)).sum() + tail
+    return a.sum() + tail
 }
 
 /// ⟨row, x⟩ accumulated in Float64: the fallback when a Float32 score overflows, and the
@@ -146,13 +179,23 @@ func scoreRowDouble(_ bank: PatternMatrix, row: Int, x: UnsafePointer<Float>) ->
 struct CandidateCollector {
     /// Loosened slightly so that rounding never drops an entry the exact filter would keep.
     let reach: Double
+    /// Extra room, relative to the scores' magnitude, for scores that are only approximate
+    /// (the batch's sgemm sums in another order): they are a superset, re-scored exactly by
+    /// ``exactCandidates(_:in:x:normalizer:beta:)``. 0 for exact scores.
+    let slack: Double
     private(set) var top = -Double.infinity
     private(set) var rows: [Int] = []
     private(set) var scores: [Double] = []
     private var pruneAt = 4096
 
-    init(normalizer: Normalizer, beta: Double) {
+    init(normalizer: Normalizer, beta: Double, slack: Double = 0) {
         reach = normalizer.reach / beta * 1.001
+        self.slack = slack
+    }
+
+    private func floor(below top: Double) -> Double {
+        guard slack > 0, top.isFinite else { return top - reach }  // no 0 · ∞ = NaN floor
+        return top - reach - slack * (abs(top) + reach)
     }
 
     /// Takes the finite scores of rows `first ..< first + block.count`.
@@ -160,7 +203,7 @@ struct CandidateCollector {
         var blockTop = top
         for score in block where score > blockTop { blockTop = score }
         top = blockTop
-        let floor = top - reach
+        let floor = floor(below: top)
         for (offset, score) in block.enumerated() where score >= floor {
             rows.append(first + offset)
             scores.append(score)
@@ -168,16 +211,22 @@ struct CandidateCollector {
         if rows.count >= pruneAt { prune() }
     }
 
-    /// Takes Float32 scores known to be finite, with their maximum: compares in Float32
-    /// against a floor rounded down (so nothing the Float64 floor would keep is missed) and
-    /// converts only the entries it keeps.
-    mutating func absorb(_ block: UnsafeBufferPointer<Float>, top blockTop: Float, first: Int) {
-        top = max(top, Double(blockTop))
-        let floor = Float(top - reach).nextDown
+    /// Takes Float32 scores known to be finite in one pass, raising the running maximum as it
+    /// goes. Compares in Float32 against a floor rounded down (so nothing the Float64 floor
+    /// would keep is missed) and converts only the entries it keeps; once the maximum is
+    /// established nearly every entry costs one compare.
+    mutating func absorb(_ block: UnsafeBufferPointer<Float>, first: Int) {
+        var blockTop = Float(top)
+        var floor = Float(self.floor(below: top)).nextDown
         for (offset, score) in block.enumerated() where score >= floor {
+            if score > blockTop {
+                blockTop = score
+                floor = Float(self.floor(below: Double(score))).nextDown
+            }
             rows.append(first + offset)
             scores.append(Double(score))
         }
+        top = max(top, Double(blockTop))
         if rows.count >= pruneAt { prune() }
     }
 
@@ -188,7 +237,7 @@ struct CandidateCollector {
     }
 
     private mutating func prune() {
-        let floor = top - reach
+        let floor = floor(below: top)
         var kept = 0
         for index in rows.indices where scores[index] >= floor {
             rows[kept] = rows[index]
@@ -198,6 +247,44 @@ struct CandidateCollector {
         rows.removeLast(rows.count - kept)
         scores.removeLast(scores.count - kept)
         pruneAt = max(4096, 2 * kept)
+    }
+}
+
+/// The candidates an exact scan would select, from a superset whose scores were approximate:
+/// each row is re-scored with the scan's own kernel (so its score is bit for bit the one
+/// ``scanCandidates(_:x:normalizer:beta:)`` computes) and the scan's filter is applied again.
+/// This makes batch answers equal single answers, whatever else is in the batch.
+func exactCandidates(
+    _ superset: (rows: [Int], scores: [Double]), in bank: PatternMatrix,
+    x: UnsafePointer<Float>, normalizer: Normalizer, beta: Double
+) throws(RetrievalError) -> (rows: [Int], scores: [Double]) {
+    var exact: [Double] = []
+    exact.reserveCapacity(superset.rows.count)
+    var score: Float = 0
+    for row in superset.rows {
+        scoreRows(bank, first: row, count: 1, x: x, into: &score)
+        if score.isFinite {
+            exact.append(Double(score))
+        } else {
+            let wide = scoreRowDouble(bank, row: row, x: x)
+            guard wide.isFinite else { throw nonFiniteError(bank, row: row) }
+            exact.append(wide)
+        }
+    }
+    var collector = CandidateCollector(normalizer: normalizer, beta: beta)
+    exact.withUnsafeBufferPointer { collector.absorbSparse($0, rows: superset.rows) }
+    return collector.finish()
+}
+
+extension CandidateCollector {
+    /// Takes exact scores of the given rows (ascending).
+    mutating func absorbSparse(_ block: UnsafeBufferPointer<Double>, rows: [Int]) {
+        for (row, score) in zip(rows, block) {
+            var one = score
+            withUnsafePointer(to: &one) {
+                absorb(UnsafeBufferPointer(start: $0, count: 1), first: row)
+            }
+        }
     }
 }
 
@@ -213,14 +300,21 @@ func absorbScores(
 ) throws(RetrievalError) {
     // One vectorizable pass for the maximum and finiteness: v·0 is 0 for every finite v and
     // NaN for ±infinity or NaN.
-    var top = -Float.infinity
-    var poison: Float = 0
-    for i in 0..<count {
-        top = floats[i] > top ? floats[i] : top
+    // v·0 is 0 for every finite v and NaN for ±infinity or NaN; plain vector arithmetic,
+    // with eight independent lanes.
+    var poisons = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        poisons += UnsafeRawPointer(floats + i).loadUnaligned(as: SIMD8<Float>.self) * 0
+        i += 8
+    }
+    var poison = poisons.sum()
+    while i < count {
         poison += floats[i] * 0
+        i += 1
     }
     if poison == 0 {
-        collector.absorb(UnsafeBufferPointer(start: floats, count: count), top: top, first: first)
+        collector.absorb(UnsafeBufferPointer(start: floats, count: count), first: first)
         return
     }
     for i in 0..<count {

@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxConnections: Int = 256
     /// Time budget of one query (`COMPLETE`, `MCOMPLETE`), in milliseconds.
     public var queryTimeoutMilliseconds: Int = 5000
+    /// Threads that answer single `COMPLETE` queries in combined batches; 0 means one per
+    /// online CPU.
+    public var queryWorkers: Int = 0
     /// Permission bits of a socket the daemon binds itself.
     public var socketMode: UInt32 = 0o660
     /// Group of a socket the daemon binds itself; `nil` leaves the daemon's group.

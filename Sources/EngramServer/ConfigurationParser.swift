@@ -13,6 +13,7 @@ extension ServerConfiguration {
         ("sync", "full, no-meta-sync or none (full)"),
         ("max-connections", "connections served at once; more get -BUSY (256)"),
         ("query-timeout-ms", "time budget of one query, in milliseconds (5000)"),
+        ("query-workers", "threads answering COMPLETE in combined batches (0: one per CPU)"),
         ("socket-mode", "octal mode of a socket bound by the daemon (0660)"),
         ("socket-group", "group name or gid of a socket bound by the daemon (daemon's)"),
         ("admin-uids", "users with the admin role (0 and the daemon's own uid)"),
@@ -173,6 +174,7 @@ extension ServerConfiguration {
         case "max-connections": maxConnections = try Self.parseCount(value, range: 1...100_000)
         case "query-timeout-ms":
             queryTimeoutMilliseconds = try Self.parseCount(value, range: 1...86_400_000)
+        case "query-workers": queryWorkers = try Self.parseCount(value, range: 0...1024)
         case "socket-mode":
             guard let mode = UInt32(value, radix: 8), mode <= 0o777 else {
                 throw ConfigurationError("'\(value)' is not an octal mode like 0660")

@@ -1,6 +1,7 @@
 import CEngramSys
 import EngramWire
 import Glibc
+import Synchronization
 
 /// Who is on the other end of a connection.
 struct Session: Sendable {
@@ -9,69 +10,181 @@ struct Session: Sendable {
     let role: Command.Role
 }
 
-/// One client connection, served by its own thread from accept to close.
+/// One client connection: its request decoder, its pending output, and the two ways it is
+/// served.
 ///
-/// The loop reads what the client sent, answers every complete request in order, and sends
-/// the answers of one read in one `send` (pipelined requests cost one system call each way).
-/// Replies are flushed whenever the pending output passes ``flushThreshold``; a client that
-/// does not read blocks that `send`, and so stops its own reading: output per connection is
-/// bounded by the threshold plus the largest single reply.
-final class Connection {
+/// An event loop serves it while that costs no waiting (``serveReady()``): it reads what has
+/// arrived without blocking, answers the requests that need neither the writer nor a query
+/// (`PING`, `GET`, `INFO`, errors …) and sends their replies without blocking. Everything else
+/// — a write waiting for its commit, a query, a reply the client is slow to take — moves the
+/// connection to a handler thread (``serveBlocking(_:)``), which may block; the connection
+/// returns to its loop afterwards. Requests are answered strictly in order either way.
+///
+/// Ownership: one thread at a time. The loop's epoll registration is one-shot, so no event is
+/// delivered while a thread owns the connection; whoever owns it last closes it.
+final class Connection: @unchecked Sendable {
     static let readSize = 64 << 10
+    /// Pending output is sent once it passes this; a client that does not read then blocks
+    /// its handler's `send` (backpressure: nothing more is read from it).
     static let flushThreshold = 256 << 10
-    /// How often a thread blocked in `read` looks at the stop flag.
-    static let idleCheck = timeval(tv_sec: 0, tv_usec: 200_000)
 
-    private let fd: Int32
-    private let session: Session
+    /// What the event loop does next with a connection it served.
+    enum Next {
+        /// Wait for more input.
+        case rearm
+        /// Move to a handler thread, with the request that needs one (if any).
+        case handOff(Arguments?)
+        /// Close now.
+        case close
+    }
+
+    let fd: Int32
+    let session: Session
+    /// True while the connection waits in its loop's epoll set; claimed with a
+    /// compare-and-exchange by whoever takes it out (an event, or the shutdown sweep).
+    let armed = Atomic<Bool>(false)
     private let server: ServerContext
     private var decoder: RequestDecoder
     private var output: [UInt8] = []
+    private var sawEnd = false
+    private var closing = false
+    private let input = UnsafeMutableRawBufferPointer.allocate(
+        byteCount: Connection.readSize, alignment: 16)
 
     init(fd: Int32, session: Session, server: ServerContext) {
         self.fd = fd
         self.session = session
         self.server = server
         self.decoder = RequestDecoder(limits: server.wireLimits)
-        output.reserveCapacity(Connection.flushThreshold)
     }
 
-    /// Serves the connection until the client leaves, a terminal error, `QUIT`, or shutdown;
-    /// then removes it from the table and closes the descriptor.
-    func run() {
-        var timeout = Connection.idleCheck
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let input = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: Connection.readSize, alignment: 16)
-        defer {
-            input.deallocate()
-            server.connections.remove(session.id)
-            close(fd)
-            server.log.debug("connection closed", ("conn", "\(session.id)"))
-        }
+    deinit { input.deallocate() }
+
+    // MARK: - On the event loop
+
+    /// Reads what has arrived and answers what can be answered without waiting.
+    func serveReady() -> Next {
         while true {
-            let count = read(fd, input.baseAddress, input.count)
+            let count = recv(fd, input.baseAddress, input.count, Int32(MSG_DONTWAIT))
             if count > 0 {
                 decoder.feed(UnsafeRawBufferPointer(rebasing: input[0..<count]))
-                guard serveBuffered(atEnd: false) else { return }
+                if count < input.count { break }
             } else if count == 0 {
-                _ = serveBuffered(atEnd: true)
-                return
+                sawEnd = true
+                break
             } else if errno == EINTR {
                 continue
             } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                if server.isStopping {
-                    send(WireError.shuttingDown.toReply())
-                    return
-                }
+                break
             } else {
-                return
+                return .close
             }
+        }
+        while true {
+            let arguments: Arguments
+            do {
+                guard let next = try decoder.next() else { break }
+                arguments = next
+            } catch {
+                closeAfter(error)
+                return .handOff(nil)
+            }
+            if server.isStopping {
+                closeAfter(.shuttingDown)
+                return .handOff(nil)
+            }
+            if Connection.waits(arguments) { return .handOff(arguments) }
+            if !answer(arguments) {
+                closing = true
+                return .handOff(nil)
+            }
+            if output.count >= Connection.flushThreshold {
+                switch sendWithoutWaiting() {
+                case .sent: break
+                case .pending: return .handOff(nil)
+                case .failed: return .close
+                }
+            }
+        }
+        if sawEnd { return .handOff(nil) }
+        switch sendWithoutWaiting() {
+        case .sent: return .rearm
+        case .pending: return .handOff(nil)
+        case .failed: return .close
         }
     }
 
+    /// Commands that wait for the writer thread, the query pool or a backup.
+    static func waits(_ arguments: Arguments) -> Bool {
+        switch Command.Verb(arguments[0]) {
+        case .store, .mstore, .jobSet, .bankCreate, .bankDrop, .backup, .complete, .mcomplete:
+            true
+        default: false
+        }
+    }
+
+    private enum Sent { case sent, pending, failed }
+
+    private func sendWithoutWaiting() -> Sent {
+        var offset = 0
+        defer { if offset > 0 { output.removeSubrange(0..<offset) } }
+        while offset < output.count {
+            let sent = output.withUnsafeBytes { raw in
+                send(
+                    fd, raw.baseAddress! + offset, raw.count - offset,
+                    Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            if sent > 0 {
+                offset += sent
+            } else if sent < 0, errno == EINTR {
+                continue
+            } else if sent < 0, errno == EAGAIN || errno == EWOULDBLOCK {
+                return .pending
+            } else {
+                return .failed
+            }
+        }
+        return .sent
+    }
+
+    // MARK: - On a handler thread
+
+    /// Answers `first`, then every request already buffered, blocking as needed; sends all
+    /// pending output. Returns true when the connection goes back to its event loop.
+    func serveBlocking(_ first: Arguments?) -> Bool {
+        if closing {
+            _ = flush()
+            return false
+        }
+        if let first {
+            if server.isStopping {
+                closeAfter(.shuttingDown)
+                _ = flush()
+                return false
+            }
+            guard answer(first) else {
+                _ = flush()
+                return false
+            }
+            if output.count >= Connection.flushThreshold, !flush() { return false }
+        }
+        guard serveBuffered(atEnd: sawEnd) else { return false }
+        if server.isStopping {
+            sendShutdown()
+            return false
+        }
+        return true
+    }
+
+    /// `-SHUTDOWN` to an idle connection at the end of a drain (best effort, never blocks).
+    func sendShutdown() {
+        output.removeAll()
+        WireError.shuttingDown.toReply().encode(into: &output)
+        _ = sendWithoutWaiting()
+    }
+
     /// Answers every complete request in the decoder. Returns false when the connection must
-    /// close (terminal error, `QUIT`, shutdown, or a peer that went away).
+    /// close (terminal error, `QUIT`, shutdown, the end of the input, or a peer that went away).
     private func serveBuffered(atEnd: Bool) -> Bool {
         var keepOpen = true
         while keepOpen {
@@ -80,15 +193,12 @@ final class Connection {
                 guard let next = atEnd ? try decoder.finish() : try decoder.next() else { break }
                 arguments = next
             } catch {
-                append(error.toReply())
-                server.log.info(
-                    "closing connection after a framing error", ("conn", "\(session.id)"),
-                    ("code", error.code.rawValue))
+                closeAfter(error)
                 keepOpen = false
                 break
             }
             if server.isStopping {
-                append(WireError.shuttingDown.toReply())
+                closeAfter(.shuttingDown)
                 keepOpen = false
                 break
             }
@@ -97,6 +207,8 @@ final class Connection {
         }
         return flush() && keepOpen && !atEnd
     }
+
+    // MARK: - Requests and output
 
     /// Runs one request and appends its reply; false when the connection must close after it.
     private func answer(_ arguments: Arguments) -> Bool {
@@ -121,23 +233,25 @@ final class Connection {
         return !outcome.close
     }
 
-    private func append(_ reply: Reply) {
-        reply.encode(into: &output)
+    /// Appends a terminal error; the connection closes once it is sent.
+    private func closeAfter(_ error: WireError) {
+        error.toReply().encode(into: &output)
+        closing = true
+        if error.code != .shutdown {
+            server.log.info(
+                "closing connection after a framing error", ("conn", "\(session.id)"),
+                ("code", error.code.rawValue))
+        }
     }
 
-    private func send(_ reply: Reply) {
-        append(reply)
-        _ = flush()
-    }
-
-    /// Sends the pending output. False when the peer is gone (EPIPE, ECONNRESET): the
-    /// connection then closes quietly; the daemon never sees SIGPIPE (MSG_NOSIGNAL).
+    /// Sends the pending output, blocking while the client does not read. False when the peer
+    /// is gone (EPIPE, ECONNRESET): the connection then closes quietly; the daemon never sees
+    /// SIGPIPE (MSG_NOSIGNAL).
     private func flush() -> Bool {
         guard !output.isEmpty else { return true }
         let sent = output.withUnsafeBytes { csys_send_all(fd, $0.baseAddress, $0.count) }
         if output.capacity > 4 * Connection.flushThreshold {
             output = []
-            output.reserveCapacity(Connection.flushThreshold)
         } else {
             output.removeAll(keepingCapacity: true)
         }

@@ -109,7 +109,9 @@ private struct Lifecycle {
         log.notice(
             "ready", ("socket", listener.path ?? "activated fd \(listener.fd)"),
             ("banks", "\(server.dispatcher.bankCount())"))
-        AcceptLoop(server: server, listener: listener, wake: wake).run()
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let loops = EventLoops(server: server, count: min(cores, 4))
+        AcceptLoop(server: server, listener: listener, wake: wake, loops: loops).run()
         return shutDown(server: server, listener: listener, store: store)
     }
 
@@ -204,6 +206,7 @@ private struct AcceptLoop {
     let server: ServerContext
     let listener: Listener
     let wake: WakePipe
+    let loops: EventLoops
 
     func run() {
         let interval = server.notifier.watchdogInterval
@@ -264,15 +267,7 @@ private struct AcceptLoop {
         server.log.debug(
             "connection opened", ("conn", "\(id)"), ("uid", "\(peer.uid)"),
             ("pid", "\(peer.pid)"), ("role", "\(role)"))
-        let server = self.server
-        let started = startThread {
-            Connection(fd: fd, session: session, server: server).run()
-        }
-        if !started {
-            server.log.error("cannot start a connection thread", ("error", errnoText()))
-            server.connections.remove(id)
-            reject(fd, WireError.busy(limit: server.connections.count))
-        }
+        loops.add(Connection(fd: fd, session: session, server: server))
     }
 
     private func reject(_ fd: Int32, _ error: WireError) {

@@ -21,6 +21,8 @@ final class Dispatcher: Sendable {
     let statistics: RequestCounters
     let connections: ConnectionTable
     private let startedAt = monotonicNanoseconds()
+    /// Single COMPLETE queries, combined into batches across connections.
+    private let queryPool: QueryPool
 
     init(
         store: Store, configuration: ServerConfiguration, log: Logger,
@@ -31,6 +33,12 @@ final class Dispatcher: Sendable {
         self.log = log
         self.statistics = statistics
         self.connections = connections
+        let budget = configuration.queryTimeoutMilliseconds
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        self.queryPool = QueryPool(
+            store: store,
+            workers: configuration.queryWorkers > 0 ? configuration.queryWorkers : cores
+        ) { _ in WireError.timeout(milliseconds: budget) }
     }
 
     /// The reply to one request, and whether the connection closes after it.
@@ -174,34 +182,51 @@ final class Dispatcher: Sendable {
                 vector: batch ? index + 1 : nil)
         }
         guard snapshot.rows > 0 else { throw WireError.emptyBank(request.bank, asOf: asOf) }
-        let matrix = PatternMatrix(
-            base: snapshot.base, rows: snapshot.rows, dimension: snapshot.dimension,
-            owner: snapshot.owner)
         let parameters = Dispatcher.parameters(request.options, bank: snapshot.info.spec)
         let queries = request.queries.map { Query(values: $0.values, known: $0.known) }
-        var answers: [Completion] = []
+        let answers: [Completion]
+        let answeredOver: BankSnapshot
         if batch {
-            answers.reserveCapacity(queries.count)
-            var start = 0
-            while start < queries.count {
-                let end = min(start + Dispatcher.batchChunk, queries.count)
-                answers += try Dispatcher.completeChunk(
-                    queries, start..<end, in: matrix, parameters: parameters)
-                start = end
-                if start < queries.count, monotonicNanoseconds() > deadline {
-                    throw timeout(answered: start, of: queries.count)
-                }
-            }
+            answers = try completeAll(queries, over: snapshot, parameters, deadline: deadline)
+            answeredOver = snapshot
         } else {
-            answers = [try Retriever.complete(queries[0], in: matrix, parameters: parameters)]
+            // The pool takes its own snapshot when the query's batch runs: at least as new.
+            let ticket = QueryPool.Ticket(
+                bank: request.bank, query: queries[0], parameters: parameters,
+                asOf: asOf.map(UInt64.init), deadline: deadline)
+            let (answer, used) = try queryPool.complete(ticket).get()
+            (answers, answeredOver) = ([answer], used)
         }
         if monotonicNanoseconds() > deadline {
             throw timeout(answered: answers.count, of: queries.count)
         }
         let objects = answers.map {
-            completionObject($0, snapshot: snapshot).toReply(format: request.options.format)
+            completionObject($0, snapshot: answeredOver).toReply(format: request.options.format)
         }
         return batch ? .array(objects) : objects[0]
+    }
+
+    /// MCOMPLETE on this thread, in chunks, checking the time budget between chunks.
+    private func completeAll(
+        _ queries: [Query], over snapshot: BankSnapshot, _ parameters: RetrievalParameters,
+        deadline: UInt64
+    ) throws -> [Completion] {
+        let matrix = PatternMatrix(
+            base: snapshot.base, rows: snapshot.rows, dimension: snapshot.dimension,
+            owner: snapshot.owner)
+        var answers: [Completion] = []
+        answers.reserveCapacity(queries.count)
+        var start = 0
+        while start < queries.count {
+            let end = min(start + Dispatcher.batchChunk, queries.count)
+            answers += try Dispatcher.completeChunk(
+                queries, start..<end, in: matrix, parameters: parameters)
+            start = end
+            if start < queries.count, monotonicNanoseconds() > deadline {
+                throw timeout(answered: start, of: queries.count)
+            }
+        }
+        return answers
     }
 
     /// One chunk of a batch; a bad query is reported by its index in the whole batch.
@@ -401,18 +426,4 @@ final class Dispatcher: Sendable {
         }
         return WireError(code, prefix + underlying.message, closesConnection: false).toReply()
     }
-}
-
-/// The names in a directory other than `.` and `..`, or nil when it does not exist.
-func directoryEntries(_ path: String) -> [String]? {
-    guard let directory = opendir(path) else { return nil }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-        }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
 }

@@ -91,6 +91,7 @@ final class Environment: @unchecked Sendable {
     }
 
     /// Another process grew the map: adopt its size (needs no transaction of ours open).
+    // TODO(#4): untested: no test makes a second process grow the map while this one runs.
     func adoptForeignMapSize() {
         remap.lockExclusive()
         mdb_env_set_mapsize(raw, 0)

@@ -85,7 +85,8 @@ public final class Store: Sendable {
             try env.withRead { txn in
                 for (record, spec, patterns, labels) in opened.bankStates {
                     let matrix = try loadMatrix(
-                        txn, spec: spec, patterns: patterns, labels: labels)
+                        env, txn, spec: spec, patterns: patterns, labels: labels,
+                        parallelLoadValues: options.parallelLoadValues)
                     banks[spec.name] = BankState(
                         spec: spec, created: record.created, patternsDBI: patterns,
                         labelsDBI: labels, matrix: matrix)
@@ -263,6 +264,11 @@ extension Store {
                     "job '\(quoted(progress.id))' is for bank '\(progress.bank)', not '\(bank)'")
             }
         }
+        if count == 0 && progress == nil {
+            // Nothing to commit: no transaction, no sync.
+            let next = UInt64(try engine.bank(bank).info().count + 1)
+            return next..<next
+        }
         let payload = AppendPayload(
             bank: bank, dimension: dimension, values: flat, count: count, labels: labels,
             progress: progress, ifRowsDone: ifRowsDone)
@@ -287,162 +293,3 @@ extension Store {
 /// The most values one append may carry (256 MiB), well below LMDB's per-transaction
 /// dirty-page limit.
 let maxAppendValues = 64 << 20
-
-// MARK: - Reading
-
-extension Store {
-    /// A consistent prefix of a bank for retrieval: the first `asOf` patterns (all committed
-    /// patterns if nil). O(1); copies nothing; never waits for the writer.
-    /// - Throws: `noBank`, `notFound` if `asOf` is past the last sequence number.
-    public func snapshot(bank: String, asOf: UInt64? = nil) throws -> BankSnapshot {
-        let state = try engine.bank(bank)
-        let (matrix, metadata) = state.published.withLock { ($0.matrix, $0.metadata) }
-        let rows = asOf.map { Int(clamping: $0) } ?? matrix.count
-        guard rows <= matrix.count else {
-            throw StoreError(
-                .notFound,
-                "as-of \(rows) is past bank '\(bank)''s last sequence number \(matrix.count)")
-        }
-        var spec = state.spec
-        spec.metadata = metadata
-        let info = BankInfo(spec: spec, createdMicros: state.created, count: matrix.count)
-        return BankSnapshot(info: info, publication: matrix, rows: rows)
-    }
-
-    /// The stored pattern `seq` (raw values as appended), read from LMDB.
-    /// - Throws: `noBank`, `notFound`.
-    public func pattern(bank: String, seq: UInt64) throws -> StoredPattern {
-        _ = try engine.bank(bank)
-        let found =
-            seq == 0 || seq == .max ? nil : try patterns(bank: bank, range: seq..<seq + 1).first
-        guard let found else {
-            throw StoreError(
-                .notFound,
-                "bank '\(bank)' has no pattern \(seq); sequence numbers run from 1 to its count")
-        }
-        return found
-    }
-
-    /// Stored patterns whose sequence numbers fall in `range`, in order (clamped to the
-    /// bank's contents). O(patterns returned); one short read transaction.
-    /// - Throws: `noBank`.
-    public func patterns(bank: String, range: Range<UInt64>) throws -> [StoredPattern] {
-        try engine.withRead { txn in
-            let state = try engine.bank(bank)
-            return try readPatterns(txn, state, range)
-        }
-    }
-
-    private func readPatterns(
-        _ txn: OpaquePointer, _ state: BankState, _ range: Range<UInt64>
-    ) throws -> [StoredPattern] {
-        let dimension = state.spec.dimension
-        let lower = max(range.lowerBound, 1)
-        guard lower < range.upperBound else { return [] }
-        return try withCursor(txn, state.patternsDBI) { cursor in
-            var found: [StoredPattern] = []
-            var val = MDB_val()
-            var more = try withSeqKey(lower) { key in
-                try cursorGet(cursor, &key, &val, MDB_SET_RANGE)
-            }
-            var key = MDB_val()
-            while more {
-                _ = try cursorGet(cursor, &key, &val, MDB_GET_CURRENT)
-                guard let seq = seqKey(key), seq < range.upperBound else { break }
-                guard val.mv_size == PatternValue.size(dimension: dimension) else {
-                    throw StoreError(.corrupt, "pattern \(seq) is damaged; restore a backup")
-                }
-                let values = [Float](unsafeUninitializedCapacity: dimension) { buffer, count in
-                    UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(
-                        from: val.mv_data!, byteCount: dimension * 4)
-                    count = dimension
-                }
-                let label = try withSeqKey(seq) { labelKey in
-                    try get(txn, state.labelsDBI, &labelKey).map(text(of:))
-                }
-                found.append(
-                    StoredPattern(
-                        seq: seq, values: values, label: label,
-                        appendedMicros: PatternValue.micros(val.mv_data!, dimension: dimension)))
-                more = try cursorGet(cursor, &key, &val, MDB_NEXT)
-            }
-            return found
-        }
-    }
-}
-
-// MARK: - Jobs
-
-extension Store {
-    /// - Throws: `notFound`.
-    public func job(id: String) throws -> JobProgress {
-        let found = try engine.withRead { txn in try engine.readJob(id, txn) }
-        guard let found else { throw engine.noJobError(id) }
-        return found
-    }
-
-    /// All job records, by id.
-    public func jobs() throws -> [JobProgress] {
-        try engine.withRead { txn in try engine.readJobs(txn) }
-    }
-
-    /// Writes a job record without patterns (for example a job that starts or is given up).
-    /// - Throws: `invalid`, `full`.
-    @discardableResult
-    public func putJob(_ job: JobProgress) throws -> JobProgress {
-        try validateJob(job)
-        guard case .job(let stored) = try engine.submit(.putJob(job)) else {
-            preconditionFailure("EngramStore: putJob outcome")
-        }
-        return stored
-    }
-
-    /// Sets a job's state (and message, if given), keeping its progress.
-    /// - Throws: `notFound`, `invalid`, `full`.
-    @discardableResult
-    public func setJobState(
-        id: String, _ state: JobState, message: String? = nil
-    ) throws
-        -> JobProgress
-    {
-        if let message, message.utf8.count > Limits.jobTextBytes {
-            throw StoreError(.invalid, "job message is over 4096 bytes; shorten it")
-        }
-        guard
-            case .job(let stored) = try engine.submit(
-                .setJobState(id: id, state: state, message: message))
-        else { preconditionFailure("EngramStore: setJobState outcome") }
-        return stored
-    }
-
-    /// - Throws: `notFound`.
-    public func deleteJob(id: String) throws {
-        _ = try engine.submit(.deleteJob(id))
-    }
-}
-
-// MARK: - Thread
-
-private final class ThreadBody {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-}
-
-/// Starts a joinable OS thread (the writer must be one fixed thread: LMDB ties a write
-/// transaction to the thread that began it).
-func startThread(_ body: @escaping @Sendable () -> Void) throws -> pthread_t {
-    var thread = pthread_t()
-    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    let rc = pthread_create(
-        &thread, nil,
-        { context in
-            Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().body()
-            return nil
-        }, context)
-    guard rc == 0 else {
-        Unmanaged<ThreadBody>.fromOpaque(context).release()
-        throw StoreError(
-            .io, "cannot start the writer thread; check process limits", systemCode: rc)
-    }
-    return thread
-}

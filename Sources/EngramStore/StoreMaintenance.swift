@@ -14,6 +14,8 @@ extension Store {
     /// - Throws: `invalid` for a non-empty target, `io`, `closed`.
     public func backup(to directory: String) throws {
         let target = try prepareBackupDirectory(directory)
+        // TODO(#4): the copy holds the remap lock shared for its whole duration, so a map
+        // growth (and the appends waiting on it) waits for a long backup to finish.
         try engine.env.withOpen {
             var rc = mdb_env_copy2(engine.env.raw, target, UInt32(MDB_CP_COMPACT))
             if rc != 0 {

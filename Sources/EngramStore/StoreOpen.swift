@@ -209,24 +209,62 @@ private func notEngram(_ why: String) -> StoreError {
 
 // MARK: - Loading matrices
 
-/// Copies a bank's patterns into a new matrix (normalizing `l2` banks) and its labels.
+/// Copies a bank's patterns into a new matrix (normalizing `l2` banks) and its labels. A
+/// large bank is copied by two threads, each in its own read transaction (`MDB_NOTLS`), so
+/// page faults and copies of the two halves overlap.
 func loadMatrix(
-    _ txn: OpaquePointer, spec: BankSpec, patterns: MDB_dbi, labels: MDB_dbi
+    _ env: Environment, _ txn: OpaquePointer, spec: BankSpec, patterns: MDB_dbi,
+    labels: MDB_dbi, parallelLoadValues: Int
 ) throws -> MatrixPublication {
     var stat = MDB_stat()
     try check(mdb_stat(txn, patterns, &stat), "inspect bank \(spec.name)")
     let count = Int(stat.ms_entries)
-    let dimension = spec.dimension
     // Twice the count: appends after open do not copy the matrix at once, and capacity that
     // is never written costs address space only.
-    let rows = RowBuffer(capacity: max(count * 2, 64), dimension: dimension)
+    let rows = RowBuffer(capacity: max(count * 2, 64), dimension: spec.dimension)
+    let split = count * spec.dimension >= parallelLoadValues ? count / 2 : count
+    let slot = ErrorSlot()
+    let helper =
+        split < count
+        ? try startThread { [rows] in
+            do {
+                try env.withRead { second in
+                    try loadRows(second, spec: spec, patterns: patterns, into: rows, split..<count)
+                }
+            } catch {
+                slot.error = error
+            }
+        } : nil
+    let own = Result { try loadRows(txn, spec: spec, patterns: patterns, into: rows, 0..<split) }
+    if let helper { pthread_join(helper, nil) }
+    try own.get()
+    if let error = slot.error { throw error }
+    let labelBuffer = try loadLabels(txn, labels, count: count, capacity: rows.capacity, spec.name)
+    return MatrixPublication(rows: rows, labels: labelBuffer, count: count)
+}
+
+/// A helper thread's error, written before the thread ends and read after `pthread_join`.
+private final class ErrorSlot: @unchecked Sendable {
+    var error: (any Error)?
+}
+
+/// Copies the rows `range` (0-based; sequence numbers `range + 1`) into `rows`.
+private func loadRows(
+    _ txn: OpaquePointer, spec: BankSpec, patterns: MDB_dbi, into rows: RowBuffer,
+    _ range: Range<Int>
+) throws {
+    guard !range.isEmpty else { return }
+    let dimension = spec.dimension
     try withCursor(txn, patterns) { cursor in
-        var key = MDB_val()
         var val = MDB_val()
-        var index = 0
-        var more = try cursorGet(cursor, &key, &val, MDB_FIRST)
-        while more {
-            guard index < count, seqKey(key) == UInt64(index + 1),
+        var key = MDB_val()
+        var more = try withSeqKey(UInt64(range.lowerBound + 1)) { start in
+            key = start
+            return try cursorGet(cursor, &key, &val, MDB_SET_KEY)
+        }
+        var index = range.lowerBound
+        while more && index < range.upperBound {
+            guard seqKey(key) == UInt64(index + 1),
                 val.mv_size == PatternValue.size(dimension: dimension)
             else { throw damaged(spec.name, "pattern \(index + 1)") }
             let target = rows.row(index)
@@ -237,10 +275,8 @@ func loadMatrix(
             index += 1
             more = try cursorGet(cursor, &key, &val, MDB_NEXT)
         }
-        guard index == count else { throw damaged(spec.name, "the pattern count") }
+        guard index == range.upperBound else { throw damaged(spec.name, "the pattern count") }
     }
-    let labelBuffer = try loadLabels(txn, labels, count: count, capacity: rows.capacity, spec.name)
-    return MatrixPublication(rows: rows, labels: labelBuffer, count: count)
 }
 
 private func loadLabels(

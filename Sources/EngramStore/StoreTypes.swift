@@ -31,6 +31,8 @@ public struct StoreOptions: Sendable, Hashable {
     public var readerCheckInterval: Double
     /// The most one map growth adds: the map doubles, but by at most this. Default 4 GiB.
     public var maxGrowthStep: Int
+    /// Banks with at least this many values load on two threads (internal: tests lower it).
+    var parallelLoadValues = 16 << 20
 
     public init(
         initialMapSize: Int = 64 << 20, mapCap: Int = 64 << 30, sync: SyncPolicy = .full,
@@ -165,7 +167,7 @@ public struct StoreStatistics: Sendable, Hashable {
     public var largestGroup: Int
     /// Stale reader slots cleared since open.
     public var staleReadersCleared: Int
-    /// Reader slots in use now.
+    /// Reader slots ever taken in the lock table (LMDB's high-water mark, `me_numreaders`).
     public var readers: Int
     public var pageSize: Int
     public var banks: Int

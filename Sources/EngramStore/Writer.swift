@@ -178,7 +178,7 @@ extension Engine {
             do {
                 return try attemptWrite(body)
             } catch let error as StoreError where error.systemCode == MDB_MAP_FULL {
-                guard growMap(holdingRemap: holdingRemap) else { throw fullError() }
+                guard try growMap(holdingRemap: holdingRemap) else { throw fullError() }
             } catch let error as StoreError where error.systemCode == MDB_MAP_RESIZED {
                 if holdingRemap {
                     mdb_env_set_mapsize(env.raw, 0)
@@ -213,8 +213,8 @@ extension Engine {
     }
 
     /// Doubles the map (by at most `maxGrowthStep`) up to the cap, under the exclusive remap
-    /// lock; false at the cap.
-    func growMap(holdingRemap: Bool) -> Bool {
+    /// lock; false at the cap. Throws if LMDB cannot remap (for example, no address space).
+    func growMap(holdingRemap: Bool) throws -> Bool {
         let current = env.info.me_mapsize
         guard current < mapCap else { return false }
         let step = min(max(current, 1 << 20), options.maxGrowthStep)
@@ -222,7 +222,7 @@ extension Engine {
         if !holdingRemap { env.remap.lockExclusive() }
         let rc = mdb_env_set_mapsize(env.raw, grown)
         if !holdingRemap { env.remap.unlock() }
-        guard rc == 0 else { return false }
+        try check(rc, "grow the map from \(current) to \(grown) bytes")
         counters.add(counters.growths)
         return true
     }
@@ -356,4 +356,30 @@ extension Engine {
             bank.published.withLock { $0.matrix = staging.publication }
         }
     }
+}
+
+// MARK: - Thread
+
+private final class ThreadBody {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+}
+
+/// Starts a joinable OS thread (the writer must be one fixed thread: LMDB ties a write
+/// transaction to the thread that began it).
+func startThread(_ body: @escaping @Sendable () -> Void) throws -> pthread_t {
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    let rc = pthread_create(
+        &thread, nil,
+        { context in
+            Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().body()
+            return nil
+        }, context)
+    guard rc == 0 else {
+        Unmanaged<ThreadBody>.fromOpaque(context).release()
+        throw StoreError(
+            .io, "cannot start the writer thread; check process limits", systemCode: rc)
+    }
+    return thread
 }

@@ -46,7 +46,8 @@ enum RetrievalBench {
 
         var which = 0
         let batchQueries = queries.map { Query(values: $0) }
-        let times = try roundRobin(budget: rows >= 1_000_000 ? 12 : 4) {
+        let budget = rows * dimension >= 100_000_000 ? 20.0 : rows >= 1_000_000 ? 10 : 4
+        let times = try roundRobin(budget: budget) {
             [
                 { _ = bank.streamingSum() },
                 { _ = try Retriever.scores(of: queries[0], in: matrix) },

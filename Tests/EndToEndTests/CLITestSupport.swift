@@ -161,6 +161,21 @@ final class CLIDaemon {
         try runEngram(arguments, socket: socket, in: directory)
     }
 
+    /// Waits until the (only) job has stored patterns or `process` has exited; returns the
+    /// job's stored pattern count.
+    func waitForJobProgress(while process: Process) throws -> Int {
+        func rows() throws -> Int {
+            let jobs = try engram(["jobs", "--json"])
+            return ((try? jobs.json() as? [[String: Any]])?.first?["rows"] as? Int) ?? 0
+        }
+        for _ in 0..<2000 where process.isRunning {
+            let done = try rows()
+            if done > 0 { return done }
+            usleep(5_000)
+        }
+        return try rows()
+    }
+
     private func waitUntilReady() throws {
         for _ in 0..<200 {
             if !process.isRunning {

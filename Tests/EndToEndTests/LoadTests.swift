@@ -6,7 +6,8 @@ import Testing
 /// Many clients at once, clients that vanish, and a daemon that is killed.
 @Suite struct LoadTests {
     @Test func twoHundredClientsStoreAndCompleteAtOnce() throws {
-        let daemon = try DaemonProcess()
+        // A generous budget: this test is about concurrency, on a debug build and a busy box.
+        let daemon = try DaemonProcess(arguments: ["--query-timeout-ms", "120000"])
         #expect(try daemon.client().call("BANK.CREATE", "load", "DIM", "8") == .status("OK"))
         let clients = 200
         let storesEach = 10
@@ -42,6 +43,45 @@ import Testing
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(3) })")
         let info = try daemon.client().call("BANK.INFO", "load")
         #expect(info["count"] == .integer(clients * storesEach))
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func concurrentQueriesGetTheSameAnswerAsAQueryAlone() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        let dimension = 16
+        #expect(
+            try client.call("BANK.CREATE", "same", "DIM", "\(dimension)", "BETA", "4")
+                == .status("OK"))
+        var generator = SplitMix(seed: 7)
+        func vector() -> String {
+            (0..<dimension).map { _ in String(Float(generator.unit() * 2 - 1)) }
+                .joined(separator: ",")
+        }
+        let rows = (0..<300).map { _ in vector() }
+        #expect(try client.call(["MSTORE", "same", "300"] + rows).errorCode == nil)
+        let queries = (0..<8).map { _ in vector() }
+        let alone = try queries.map { try client.call("COMPLETE", "same", $0) }
+        let mismatches = Mutex<[String]>([])
+        let group = DispatchGroup()
+        for thread in 0..<24 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                guard let client = try? daemon.client() else { return }
+                for round in 0..<20 {
+                    let index = (thread + round) % queries.count
+                    let reply = try? client.call("COMPLETE", "same", queries[index])
+                    if reply != alone[index] {
+                        mismatches.withLock {
+                            $0.append("query \(index): \(String(describing: reply))")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(group.wait(timeout: .now() + 60) == .success)
+        #expect(mismatches.withLock { $0 }.isEmpty, "\(mismatches.withLock { $0.prefix(2) })")
         #expect(daemon.stop() == 0)
     }
 
@@ -125,4 +165,22 @@ import Testing
         #expect(count >= stored.count)
         #expect(second.stop() == 0)
     }
+}
+
+/// A small deterministic generator for test data.
+struct SplitMix {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

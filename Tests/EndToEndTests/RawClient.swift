@@ -68,16 +68,23 @@ final class RawClient: @unchecked Sendable {
         }
         guard result == 0 else {
             let code = errno
-            Glibc.close(fd)
+            close()  // deinit runs too when a class initializer throws: close only once
             throw HarnessError(description: "connect \(path): errno \(code)")
         }
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    func close() { Glibc.close(fd) }
+    private var isOpen = true
 
-    deinit { Glibc.close(fd) }
+    /// Closes once: a second close could hit a descriptor number another test reopened.
+    func close() {
+        guard isOpen else { return }
+        isOpen = false
+        Glibc.close(fd)
+    }
+
+    deinit { close() }
 
     /// Sends bytes as they are; false when the peer is gone.
     @discardableResult
@@ -108,6 +115,10 @@ final class RawClient: @unchecked Sendable {
 
     /// Sends one RESP request and reads its reply.
     func call(_ arguments: String...) throws -> RESP {
+        try call(arguments)
+    }
+
+    func call(_ arguments: [String]) throws -> RESP {
         send(RawClient.resp(arguments))
         return try reply()
     }

@@ -66,6 +66,13 @@ import Testing
         #expect(row.line == 2)
     }
 
+    @Test func aByteOrderMarkIsNotPartOfTheFirstCell() throws {
+        let path = try file("\u{FEFF}1,2\n3,4\n")
+        defer { unlink(path) }
+        let reader = try PatternCSVReader(path: path, format: .init())
+        #expect(try reader.next(upTo: 5).map(\.values) == [[1, 2], [3, 4]])
+    }
+
     @Test func blanksAreUnknownInQueries() throws {
         let path = try file("1,,?\n")
         defer { unlink(path) }

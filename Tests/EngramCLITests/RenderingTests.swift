@@ -192,8 +192,11 @@ import Testing
                 id: "ingest.x.2", bank: "x", source: "/x.csv", position: 10, rows: 9,
                 total: nil, skipped: 1, state: .failed, message: "DIM: bad", updated: 0),
         ]
-        let text = ServerCommands.jobTable(jobs, rates: ["ingest.co2.1": 2500]).rendered()
-        Golden.check(text, "jobs-table.txt")
+        let now = 1_764_750_601_000
+        let text = ServerCommands.jobTable(jobs, rates: ["ingest.co2.1": 2500], now: now)
+        Golden.check(text.rendered(), "jobs-table.txt")
+        let stalled = ServerCommands.jobTable(jobs, rates: [:], now: now + 60_000).rendered()
+        #expect(stalled.contains("no progress for 61 s; if its ingest is gone, run it again"))
     }
 
     @Test func jobIDsAreStableAndValidNames() {

@@ -92,4 +92,21 @@ import Testing
             }
         }
     }
+
+    /// More queries than one group of the batch (256): every group is answered, in order.
+    @Test func largeBatchesSpanSeveralGroups() throws {
+        var generator = SplitMix(seed: 0x5EED_0004)
+        let values = (0..<50 * 8).map { _ in Float(generator.uniform(-1, 1)) }
+        let bank = try PatternMatrix(values: values, dimension: 8)
+        let queries = (0..<600).map { index in
+            Query(values: bank[row: index % 50].map { $0 + Float(generator.uniform(-0.2, 0.2)) })
+        }
+        let parameters = RetrievalParameters(beta: 3)
+        let batch = try Retriever.completeBatch(queries, in: bank, parameters: parameters)
+        #expect(batch.count == 600)
+        for (query, answer) in zip(queries, batch) {
+            let single = try Retriever.complete(query, in: bank, parameters: parameters)
+            for (a, b) in zip(single.pattern, answer.pattern) { #expect(abs(a - b) <= 1e-4) }
+        }
+    }
 }

@@ -152,6 +152,22 @@ import Testing
         #expect(values == (0..<40).map(Float.init))
     }
 
+    @Test(arguments: SyncPolicy.allCases)
+    func everySyncPolicyKeepsCommittedData(_ policy: SyncPolicy) throws {
+        let dir = TemporaryDirectory()
+        var options = smallOptions()
+        options.sync = policy
+        do {
+            let store = try Store(directory: dir.path, options: options)
+            try store.createBank(BankSpec(name: "p", dimension: 3))
+            try store.append(bank: "p", vectors: [[1, 2, 3], [4, 5, 6]])
+            try store.sync()
+            #expect(try store.statistics().sync == policy)
+        }
+        let store = try Store(directory: dir.path, options: options)
+        #expect(try store.pattern(bank: "p", seq: 2).values == [4, 5, 6])
+    }
+
     @Test func statisticsDescribeTheStore() throws {
         let dir = TemporaryDirectory()
         let store = try Store(directory: dir.path, options: smallOptions())

@@ -131,6 +131,20 @@ import Testing
         #expect(try store.append(bank: "b", vectors: [[5, 6, 7, 8]]) == 2..<3)
     }
 
+    @Test func emptyAppendCommitsNothingUnlessItCarriesProgress() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        try store.createBank(BankSpec(name: "b", dimension: 2))
+        try store.append(bank: "b", vectors: [[1, 2]])
+        let commits = try store.statistics().commits
+        #expect(try store.append(bank: "b", vectors: []) == 2..<2)
+        #expect(try store.statistics().commits == commits)
+        let job = JobProgress(id: "j", bank: "b", skipped: 3)
+        #expect(try store.append(bank: "b", vectors: [], progress: job) == 2..<2)
+        #expect(try store.job(id: "j").skipped == 3)
+        #expect(try store.bankInfo("b").count == 1)
+    }
+
     @Test func droppedBankCanBeRecreatedAndOldSnapshotsStayValid() throws {
         let dir = TemporaryDirectory()
         let store = try Store(directory: dir.path, options: smallOptions())

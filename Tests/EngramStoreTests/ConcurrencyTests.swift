@@ -170,6 +170,51 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         #expect(try store.bankInfo("mix").count == 80)
     }
 
+    @Test func dropWhileAppendsAndReadsAreInFlight() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.path, options: smallOptions())
+        try store.createBank(BankSpec(name: "doomed", dimension: 4))
+        try store.createBank(BankSpec(name: "kept", dimension: 4))
+        let unexpected = Mutex<[String]>([])
+        let keptRows = Atomic<Int>(0)
+        let stop = Atomic<Bool>(false)
+        let workers = DispatchGroup()
+        for worker in 0..<6 {
+            workers.enter()
+            Thread {
+                defer { workers.leave() }
+                var round = 0
+                while !stop.load(ordering: .relaxed) {
+                    round += 1
+                    do {
+                        switch worker % 3 {
+                        case 0:
+                            try store.append(bank: "doomed", vectors: [[1, 2, 3, 4]])
+                        case 1:
+                            _ = try store.patterns(bank: "doomed", range: 1..<50)
+                        default:
+                            try store.append(bank: "kept", vectors: [[Float(round), 0, 0, 0]])
+                            keptRows.add(1, ordering: .relaxed)
+                        }
+                    } catch let error as StoreError where error.code == .noBank {
+                    } catch {
+                        unexpected.withLock { $0.append("\(error)") }
+                    }
+                }
+            }.start()
+        }
+        usleep(100_000)
+        let dropped = try store.dropBank("doomed")
+        usleep(50_000)
+        stop.store(true, ordering: .relaxed)
+        workers.wait()
+        #expect(unexpected.withLock { $0 } == [])
+        #expect(dropped > 0)
+        #expect(try store.bankInfo("kept").count == keptRows.load(ordering: .relaxed))
+        try store.createBank(BankSpec(name: "doomed", dimension: 2))
+        #expect(try store.append(bank: "doomed", vectors: [[1, 2]]) == 1..<2)
+    }
+
     @Test func snapshotsAreStablePrefixes() throws {
         let dir = TemporaryDirectory()
         let store = try Store(directory: dir.path, options: smallOptions())

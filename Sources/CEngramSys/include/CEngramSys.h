@@ -3,6 +3,7 @@
 #ifndef CENGRAMSYS_H
 #define CENGRAMSYS_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /// accept4(2) with SOCK_CLOEXEC, retried on EINTR.
@@ -20,5 +21,17 @@ int csys_send_all(int fd, const void *buf, size_t len);
 
 /// One write(2) of a whole buffer to a file descriptor, looping on short writes and EINTR.
 int csys_write_all(int fd, const void *buf, size_t len);
+
+/// epoll(7) for the daemon's event loops, without exposing the packed struct epoll_event.
+/// csys_epoll_create: epoll_create1(EPOLL_CLOEXEC).
+int csys_epoll_create(void);
+
+/// Registers (add = 1) or re-arms (add = 0) fd for one readiness event (EPOLLIN |
+/// EPOLLONESHOT) carrying `id`.
+int csys_epoll_arm(int epoll_fd, int fd, uint64_t id, int add);
+
+/// Waits up to timeout_ms for events; writes the ids of at most `capacity` ready fds and
+/// returns how many (0 on timeout or EINTR, -1 on other errors).
+int csys_epoll_wait(int epoll_fd, uint64_t *ids, int capacity, int timeout_ms);
 
 #endif

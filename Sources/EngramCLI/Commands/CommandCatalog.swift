@@ -170,6 +170,9 @@ enum CommandCatalog {
             .value("program", "FILE", "a feature program (default: the built-in one)"),
             .value("horizon", "H", "append the next H values of the targets"),
             .value("target", "COLS", "comma-separated target column names"),
+            .value(
+                "target-encoding", "increment|level",
+                "store y(t+h) − y(t) (default) or y(t+h)"),
             .value("time-column", "COL", "the time column, kept as the label"),
             .value("channels", "COLS", "the columns '*' stands for (default: all but time)"),
             .value("train-rows", "N", "fit the normalization on patterns of the first N rows"),

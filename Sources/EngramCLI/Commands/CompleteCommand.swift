@@ -136,7 +136,7 @@ enum CompleteCommand {
         _ context: CommandContext, bank: String, path: String, options: [String]
     ) throws {
         let format = try StoreCommand.csvFormat(context, allowUnknown: true)
-        let batchSize =
+        var batchSize =
             try context.arguments.int("batch", in: 1...10_000, command: context.name) ?? 256
         let client = try context.connect()
         let info = try Replies.bank(client.call(["BANK.INFO", bank]))
@@ -152,10 +152,7 @@ enum CompleteCommand {
         var results = BulkCompletionReport(expectLabels: format.labelColumn != nil)
         var pending: [[PatternRow]] = []
 
-        func collect() throws(CLIError) {
-            let rows = pending.removeFirst()
-            let reply = try client.receiveValue()
-            let answers = try Replies.array(reply, of: "MCOMPLETE reply")
+        func emit(_ rows: [PatternRow], _ answers: [Reply]) throws(CLIError) {
             guard answers.count == rows.count else {
                 throw Replies.malformed("MCOMPLETE reply", "wrong number of completions")
             }
@@ -169,15 +166,34 @@ enum CompleteCommand {
             progress.update(rows: results.count, total: total)
         }
 
+        func collect() throws(CLIError) {
+            let reply = try client.receive()
+            guard Self.isTimeout(reply) else {
+                try emit(pending.removeFirst(), Replies.array(value(reply), of: "MCOMPLETE reply"))
+                return
+            }
+            // A batch ran over the daemon's time budget: take the replies already on their
+            // way, then answer the timed-out batches in halves, keeping the rows in order;
+            // later batches are smaller.
+            var replies = [reply]
+            for _ in 1..<pending.count { replies.append(try client.receive()) }
+            batchSize = max(1, batchSize / 2)
+            for reply in replies {
+                let rows = pending.removeFirst()
+                if Self.isTimeout(reply) {
+                    try emit(rows, completeInHalves(client, bank: bank, rows, options))
+                } else {
+                    try emit(rows, Replies.array(value(reply), of: "MCOMPLETE reply"))
+                }
+            }
+        }
+
         do {
             while true {
                 let rows = try reader.next(upTo: batchSize)
                 if rows.isEmpty { break }
                 try StoreCommand.checkDimension(rows, dimension: info.dimension, path: path)
-                let request =
-                    ["MCOMPLETE", bank, String(rows.count)] + rows.map { queryText($0.values) }
-                    + options
-                try client.send(request)
+                try client.send(Self.request(bank: bank, rows, options))
                 pending.append(rows)
                 if pending.count >= pipelineDepth { try collect() }
             }
@@ -190,6 +206,40 @@ enum CompleteCommand {
         if !context.globals.json {
             context.console.out(results.rendered())
         }
+    }
+}
+
+extension CompleteCommand {
+    static func isTimeout(_ reply: Reply) -> Bool {
+        if case .error("TIMEOUT", _) = reply { return true }
+        return false
+    }
+
+    /// An error reply as a thrown `daemon` error, anything else as it is.
+    static func value(_ reply: Reply) throws(CLIError) -> Reply {
+        if case .error(let code, let message) = reply {
+            throw CLIError(.daemon(code: code), "\(code): \(message)")
+        }
+        return reply
+    }
+
+    static func request(bank: String, _ rows: [PatternRow], _ options: [String]) -> [String] {
+        ["MCOMPLETE", bank, String(rows.count)] + rows.map { queryText($0.values) } + options
+    }
+
+    /// Completes `rows` with nothing else in flight, splitting a batch that times out until a
+    /// single query does (which is then an error).
+    static func completeInHalves(
+        _ client: DaemonClient, bank: String, _ rows: [PatternRow], _ options: [String]
+    ) throws(CLIError) -> [Reply] {
+        try client.send(request(bank: bank, rows, options))
+        let reply = try client.receive()
+        if isTimeout(reply), rows.count > 1 {
+            let middle = rows.count / 2
+            return try completeInHalves(client, bank: bank, Array(rows[..<middle]), options)
+                + completeInHalves(client, bank: bank, Array(rows[middle...]), options)
+        }
+        return try Replies.array(value(reply), of: "MCOMPLETE reply")
     }
 }
 

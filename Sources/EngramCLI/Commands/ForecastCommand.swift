@@ -22,7 +22,8 @@ enum ForecastCommand {
         let reply = try client.call(
             ["COMPLETE", bankName, CompleteCommand.queryText(values)] + options)
         let completion = try Replies.completion(reply)
-        let forecast = spec.forecast(fromPattern: completion.pattern.map(Double.init))
+        let forecast = spec.forecast(
+            fromPattern: completion.pattern.map(Double.init), query: query)
 
         if context.globals.json {
             context.emit(json(spec: spec, query: query, forecast: forecast, completion))

@@ -19,6 +19,8 @@ enum IngestCommand {
         var programPath: String?
         var horizon: Int
         var targets: [String]
+        /// nil: the existing bank's encoding, or `.increment` for a new bank.
+        var targetEncoding: TargetEncoding?
         var timeColumn: String?
         var channels: [String]?
         var trainRows: Int?
@@ -55,7 +57,12 @@ enum IngestCommand {
         return Plan(
             bank: context.positional(0) ?? "", csv: csv, source: absolute(csv),
             programPath: arguments.string("program"), horizon: horizon ?? 0,
-            targets: targets ?? [], timeColumn: arguments.string("time-column"),
+            targets: targets ?? [],
+            targetEncoding: try arguments.choice(
+                "target-encoding", TargetEncoding.allCases.map(\.rawValue),
+                command: context.name
+            ).flatMap(TargetEncoding.init(rawValue:)),
+            timeColumn: arguments.string("time-column"),
             channels: arguments.string("channels").map {
                 $0.split(separator: ",").map { String($0.trimmingSpaces) }
             },
@@ -115,7 +122,7 @@ enum IngestCommand {
         var built = 0
         var batch: [Pattern] = []
 
-        do {
+        do throws(CLIError) {
             func flush() throws(CLIError) {
                 guard !batch.isEmpty else { return }
                 let counts = builder.counts
@@ -132,22 +139,39 @@ enum IngestCommand {
                 progress.update(rows: counts.rows, total: total)
             }
 
+            Interruption.catchSignals()
+            defer { Interruption.restoreSignals() }
             while let pattern = try FeatureSupport.run(plan.csv, { try builder.next() }) {
                 built += 1
                 if built <= resumeAfter { continue }
                 batch.append(pattern)
-                if batch.count >= plan.batchSize { try flush() }
+                if batch.count >= plan.batchSize {
+                    try flush()
+                    if Interruption.requested { break }
+                }
             }
-            try flush()
+            if !Interruption.requested { try flush() }
             try stream.drain()
+            if Interruption.requested {
+                throw CLIError(
+                    .interrupted,
+                    "interrupted after \(stream.stored) new patterns (\(built - batch.count) stored "
+                        + "by the job in all)")
+            }
         } catch {
             progress.abandon()
-            let message = "failed after \(stream.stored) new patterns: \(error.message)"
+            let interrupted = error.kind == .interrupted
+            let message =
+                interrupted
+                ? error.message + "; run the same command to resume"
+                : "failed after \(stream.stored) new patterns: \(error.message)"
             try? setJob(client, id: jobID, state: .failed, message: message)
             throw CLIError(
                 error.kind, error.message,
-                hint: "fix the cause and run the same command again: it resumes after the "
-                    + "last stored batch")
+                hint: interrupted
+                    ? "run the same command again to resume after the last stored batch"
+                    : "fix the cause and run the same command again: it resumes after the "
+                        + "last stored batch")
         }
 
         let counts = builder.counts
@@ -173,7 +197,8 @@ enum IngestCommand {
         return try FeatureSupport.run(plan.csv) {
             try FeatureSpec(
                 program: program, header: header, timeColumn: timeColumn,
-                channels: plan.channels, targets: plan.targets, horizon: plan.horizon)
+                channels: plan.channels, targets: plan.targets, horizon: plan.horizon,
+                targetEncoding: plan.targetEncoding ?? .increment)
         }
     }
 
@@ -186,13 +211,15 @@ enum IngestCommand {
             let stored = try FeatureSupport.storedSpec(of: bank)
             guard stored.features == requested.features, stored.targets == requested.targets,
                 stored.horizon == requested.horizon, stored.timeColumn == requested.timeColumn,
-                stored.channels == requested.channels
+                stored.channels == requested.channels,
+                plan.targetEncoding.map({ $0 == stored.targetEncoding }) ?? true
             else {
                 throw CLIError(
                     .data,
                     "bank '\(plan.bank)' was made with other feature settings (\(stored.features.count) "
                         + "features, horizon \(stored.horizon), targets "
-                        + "\(stored.targets.joined(separator: ",")))",
+                        + "\(stored.targets.joined(separator: ",")), target encoding "
+                        + "\(stored.targetEncoding.rawValue))",
                     hint: "ingest into a new bank, or give the same program and options")
             }
             guard bank.dimension == stored.dimension else {
@@ -210,9 +237,10 @@ enum IngestCommand {
             try requested.fittingNormalization(csvPath: plan.csv, prefix: prefix)
         }
         var request = ["BANK.CREATE", plan.bank, "DIM", String(spec.dimension)]
-        // z-scored features make scores grow with the dimension; β = 1/√d keeps a few
-        // historical moments in the support instead of one.
-        let beta = plan.beta ?? 1 / Double(spec.dimension).squareRoot()
+        // z-scored components make scores grow with the number of them that a query knows;
+        // β = 1/√k keeps a few historical moments in the support instead of one. A forecast
+        // query knows only the features (its targets are 0), so k is the feature count.
+        let beta = plan.beta ?? 1 / Double(spec.features.count).squareRoot()
         request += ["BETA", NumberFormat.double(beta)]
         request += ["META", spec.json()]
         _ = try client.call(request)
@@ -264,7 +292,7 @@ enum IngestCommand {
         return job
     }
 
-    private static func wallClockMillis() -> Int {
+    static func wallClockMillis() -> Int {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int(spec.tv_sec) * 1000 + Int(spec.tv_nsec) / 1_000_000

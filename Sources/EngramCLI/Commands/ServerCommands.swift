@@ -63,7 +63,11 @@ enum ServerCommands {
         return jobs.sorted { $0.id < $1.id }
     }
 
-    static func jobTable(_ jobs: [JobObject], rates: [String: Double]) -> Table {
+    /// The jobs as a table; `now` (ms since the epoch) tells a stalled running job.
+    static func jobTable(
+        _ jobs: [JobObject], rates: [String: Double],
+        now: Int = IngestCommand.wallClockMillis()
+    ) -> Table {
         var table = Table([
             .left("ID"), .left("BANK"), .left("STATE"), .right("ROWS"), .right("DONE"),
             .right("RATE"), .right("ERRORS"), .left("UPDATED"), .left("MESSAGE"),
@@ -77,9 +81,15 @@ enum ServerCommands {
                 rows += "/\(total)"
             }
             let rate = rates[job.id].map { ProgressBar.compact($0) + "/s" } ?? "-"
+            var message = job.message
+            let idle = (now - job.updated) / 1000
+            if job.state == .running, idle >= 10 {
+                // Its ingest was killed (running it again resumes) or is stuck.
+                message = "no progress for \(idle) s; if its ingest is gone, run it again"
+            }
             table.append([
                 job.id, job.bank, job.state.rawValue, rows, done, rate, String(job.skipped),
-                Format.time(job.updated), job.message,
+                Format.time(job.updated), message,
             ])
         }
         return table

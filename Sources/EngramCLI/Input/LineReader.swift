@@ -56,8 +56,13 @@ final class LineReader {
         lineNumber += 1
         bytesRead += count
         var length = count
-        let bytes = UnsafeRawPointer(line).assumingMemoryBound(to: UInt8.self)
+        var bytes = UnsafeRawPointer(line).assumingMemoryBound(to: UInt8.self)
         while length > 0, bytes[length - 1] == 0x0A || bytes[length - 1] == 0x0D { length -= 1 }
+        // A UTF-8 byte order mark, as spreadsheet exports write, is not part of the first cell.
+        if lineNumber == 1, length >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+            bytes += 3
+            length -= 3
+        }
         return UnsafeBufferPointer(start: bytes, count: length)
     }
 }

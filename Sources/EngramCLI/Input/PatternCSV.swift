@@ -154,6 +154,7 @@ final class PatternCSVReader {
     }
 
     private func failure(line: Int, _ message: String) -> CLIError {
-        .data("\(path) line \(line): \(message)")
+        let hint = line == 1 && !format.header ? "if line 1 is a header, add --header" : nil
+        return .data("\(path) line \(line): \(message)", hint: hint)
     }
 }

@@ -61,7 +61,10 @@ public final class StandardConsole: Console {
             let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EINTR { continue }
-                return  // stdout closed (EPIPE): nothing sensible left to do with the output
+                // The reader went away (`engram … | head`): stop quietly, as a program killed
+                // by SIGPIPE would, instead of finishing work nobody reads.
+                if errno == EPIPE, fd == 1 { exit(128 + SIGPIPE) }
+                return
             }
             offset += written
         }

@@ -74,6 +74,7 @@ enum HelpRenderer {
               65  bad input data (a vector, a CSV row, a feature program)
               69  engramd unavailable
               74  a local file cannot be read or written
+              130 an ingest was interrupted (run it again to resume)
 
             Run 'engram COMMAND --help' for a command's options and examples.
 

@@ -1,0 +1,162 @@
+import EngramRetrieval
+import EngramStore
+import Glibc
+
+/// Answers single `COMPLETE` queries on a few worker threads, combining the queries that
+/// wait for the same bank with the same parameters into one batch call.
+///
+/// Why: one query costs a pass over the whole bank (memory-bound), while a batch scores all of
+/// its queries with one matrix product that reads the bank once. With many clients querying
+/// at once, the queries that arrive while a batch runs form the next batch: the same idea as
+/// the store's group commit, for reads. A lone query waits for nobody.
+///
+/// Workers: one per CPU core, so queries use every core without oversubscribing them. A query
+/// still waiting when its deadline passes is answered `TIMEOUT` without being computed.
+/// Thread-safe.
+final class QueryPool: @unchecked Sendable {
+    /// Most queries answered by one batch call.
+    static let maxBatch = 64
+
+    /// One waiting query and, once answered, its result.
+    final class Ticket: @unchecked Sendable {
+        let bank: String
+        let query: Query
+        let parameters: RetrievalParameters
+        let asOf: UInt64?
+        let deadline: UInt64
+        /// Written by a worker before `done` is signalled; read by the owner after.
+        var result: Result<(Completion, BankSnapshot), any Error>?
+        private let done = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+
+        init(
+            bank: String, query: Query, parameters: RetrievalParameters, asOf: UInt64?,
+            deadline: UInt64
+        ) {
+            self.bank = bank
+            self.query = query
+            self.parameters = parameters
+            self.asOf = asOf
+            self.deadline = deadline
+            sem_init(done, 0, 0)
+        }
+
+        deinit {
+            sem_destroy(done)
+            done.deallocate()
+        }
+
+        func finish(_ outcome: Result<(Completion, BankSnapshot), any Error>) {
+            result = outcome
+            sem_post(done)
+        }
+
+        func wait() -> Result<(Completion, BankSnapshot), any Error> {
+            while sem_wait(done) != 0 {}
+            return result!
+        }
+
+        /// Whether two tickets can share one batch call.
+        func matches(_ other: Ticket) -> Bool {
+            bank == other.bank && asOf == other.asOf && parameters == other.parameters
+        }
+    }
+
+    private let store: Store
+    private let timedOut: @Sendable (Ticket) -> any Error
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wakeup = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Guarded by `mutex`.
+    private var pending: [Ticket] = []
+
+    /// Starts `workers` threads.
+    init(store: Store, workers: Int, timedOut: @escaping @Sendable (Ticket) -> any Error) {
+        self.store = store
+        self.timedOut = timedOut
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wakeup, nil)
+        for _ in 0..<workers {
+            _ = startThread { [self] in self.work() }
+        }
+    }
+
+    /// Queues a query and blocks until a worker answered it.
+    func complete(_ ticket: Ticket) -> Result<(Completion, BankSnapshot), any Error> {
+        pthread_mutex_lock(mutex)
+        pending.append(ticket)
+        pthread_cond_signal(wakeup)
+        pthread_mutex_unlock(mutex)
+        return ticket.wait()
+    }
+
+    private func work() {
+        while true {
+            let batch = takeBatch()
+            answer(batch)
+        }
+    }
+
+    /// The oldest waiting ticket and every other waiting ticket it can share a call with.
+    private func takeBatch() -> [Ticket] {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while pending.isEmpty { pthread_cond_wait(wakeup, mutex) }
+        let first = pending.removeFirst()
+        var batch = [first]
+        var index = 0
+        while index < pending.count, batch.count < QueryPool.maxBatch {
+            if pending[index].matches(first) {
+                batch.append(pending.remove(at: index))
+            } else {
+                index += 1
+            }
+        }
+        return batch
+    }
+
+    private func answer(_ batch: [Ticket]) {
+        let now = monotonicNanoseconds()
+        let live = batch.filter { ticket in
+            guard ticket.deadline >= now else {
+                ticket.finish(.failure(timedOut(ticket)))
+                return false
+            }
+            return true
+        }
+        guard let first = live.first else { return }
+        let snapshot: BankSnapshot
+        do {
+            snapshot = try store.snapshot(bank: first.bank, asOf: first.asOf)
+        } catch {
+            for ticket in live { ticket.finish(.failure(error)) }
+            return
+        }
+        let matrix = PatternMatrix(
+            base: snapshot.base, rows: snapshot.rows, dimension: snapshot.dimension,
+            owner: snapshot.owner)
+        if let answers = try? Retriever.completeBatch(
+            live.map(\.query), in: matrix, parameters: first.parameters)
+        {
+            for (ticket, answer) in zip(live, answers) {
+                ticket.finish(.success((answer, snapshot)))
+            }
+            return
+        }
+        // A batch refused as a whole: answer each query on its own, so that one bad query
+        // gets its own error and does not fail the others.
+        for ticket in live {
+            do {
+                let answer = try Retriever.completeBatch(
+                    [ticket.query], in: matrix, parameters: ticket.parameters)
+                ticket.finish(.success((answer[0], snapshot)))
+            } catch {
+                let underlying: any Error
+                if case .query(_, let inner) = error {
+                    underlying = inner
+                } else {
+                    underlying = error
+                }
+                ticket.finish(.failure(underlying))
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Every command through the real daemon: replies, and the errors that need the store.
+@Suite struct CommandTests {
+    @Test func banksPatternsJobsInfoAndStats() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        #expect(
+            try client.call(
+                "BANK.CREATE", "k", "DIM", "3", "MODE", "softmax", "BETA", "2",
+                "META", "about k") == .status("OK"))
+        let bank = try client.call("BANK.INFO", "k")
+        #expect(bank["mode"]?.text == "softmax" && bank["beta"]?.text == "2")
+        #expect(bank["meta"]?.text == "about k" && bank["count"] == .integer(0))
+        guard case .array(let banks?) = try client.call("BANK.LIST") else {
+            Issue.record("BANK.LIST is not an array")
+            return
+        }
+        #expect(banks.count == 1)
+
+        let stored = try client.call(
+            "MSTORE", "k", "2", "1,0,0", "0,1,0", "LABELS", "a", "b", "JOB", "j1", "POS", "7",
+            "ROWS", "2", "TOTAL", "10")
+        #expect(stored == .array([.integer(1), .integer(2)]))
+        let job = try client.call("JOB.GET", "j1")
+        #expect(job["bank"]?.text == "k" && job["pos"] == .integer(7) && job["rows"] == .integer(2))
+        #expect(job["state"]?.text == "running")
+        #expect(try client.call("JOB.SET", "j1", "done", "MESSAGE", "finished") == .status("OK"))
+        #expect(try client.call("JOB.GET", "j1")["state"]?.text == "done")
+        #expect(try client.call("JOB.GET", "nojob") == .bulk(nil))
+        guard case .array(let jobs?) = try client.call("JOBS") else {
+            Issue.record("JOBS is not an array")
+            return
+        }
+        #expect(jobs.count == 1)
+
+        let binary = try client.call("GET", "k", "2", "FORMAT", "bin")
+        let bytes = [Float(0), 1, 0].withUnsafeBytes { Array($0) }
+        #expect(binary["pattern"] == .bulk(bytes) && binary["label"]?.text == "b")
+        #expect(try client.call("GET", "k", "3").errorCode == "NOTFOUND")
+        #expect(try client.call("GET", "k", "0").errorCode == "NOTFOUND")
+
+        let batch = try client.call("MCOMPLETE", "k", "2", "1,0,?", "0,1,?", "TOP", "1")
+        guard case .array(let answers?) = batch, answers.count == 2 else {
+            Issue.record("\(batch)")
+            return
+        }
+        guard case .array(let support?) = answers[0]["support"], support.count == 1,
+            case .array(let entry?) = support[0]
+        else {
+            Issue.record("\(answers[0])")
+            return
+        }
+        #expect(entry[0] == .integer(1) && entry[1].text == "a")
+        #expect(try client.call("COMPLETE", "k", "1,0,0", "ASOF", "1")["as_of"] == .integer(1))
+        #expect(try client.call("COMPLETE", "k", "1,0,0", "ASOF", "9").errorCode == "BADVALUE")
+        #expect(try client.call("COMPLETE", "k", "1,0,0", "ASOF", "0").errorCode == "NOTFOUND")
+
+        let info = try client.call("INFO")
+        #expect(info["banks"] == .integer(1) && info["sync"]?.text == "full")
+        #expect(info["pid"] == .integer(Int(daemon.pid)))
+        let stats = try client.call("STATS")
+        guard case .array(let commands?) = stats["commands"] else {
+            Issue.record("\(stats)")
+            return
+        }
+        let names = commands.compactMap { $0["name"]?.text }
+        #expect(names.contains("MSTORE") && names.contains("GET") && names.contains("BANK.INFO"))
+        let get = commands.first { $0["name"]?.text == "GET" }
+        #expect(get?["calls"] == .integer(3) && get?["errors"] == .integer(2))
+        #expect((get?["p99_us"]?.integer ?? -1) >= (get?["p50_us"]?.integer ?? 0))
+
+        #expect(try client.call("BANK.DROP", "k").errorCode == "ARGS")
+        #expect(try client.call("BANK.DROP", "k", "CONFIRM") == .integer(2))
+        #expect(try client.call("BANK.INFO", "k").errorCode == "NOBANK")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func backupGoesUnderTheStateDirectoryAndOpensAsAStore() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        #expect(try client.call("BANK.CREATE", "b", "DIM", "2") == .status("OK"))
+        #expect(try client.call("STORE", "b", "1,2", "LABEL", "x") == .integer(1))
+        let reply = try client.call("BACKUP", "backups/one")
+        let target = daemon.directory + "/state/backups/one"
+        #expect(reply.text == "OK \(absolutePath(target))", "\(reply)")
+        #expect(FileManager.default.fileExists(atPath: target + "/data.mdb"))
+        #expect(try client.call("BACKUP", "backups/one").errorCode == "BADVALUE")
+        #expect(daemon.stop() == 0)
+
+        // The copy serves as the environment of a new daemon.
+        let restored = makeTemporaryDirectory()
+        try FileManager.default.createDirectory(
+            atPath: restored + "/state", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: target, toPath: restored + "/state/db")
+        let second = try DaemonProcess(directory: restored)
+        #expect(try second.client().call("GET", "b", "1")["label"]?.text == "x")
+        #expect(second.stop() == 0)
+    }
+
+    @Test func aQueryOverItsBudgetGetsTimeout() throws {
+        let daemon = try DaemonProcess(arguments: ["--query-timeout-ms", "1"])
+        let client = try daemon.client()
+        let dimension = 64
+        #expect(try client.call("BANK.CREATE", "t", "DIM", "\(dimension)") == .status("OK"))
+        var generator = SplitMix(seed: 3)
+        let rows = 2000
+        var values: [Float] = []
+        for _ in 0..<(rows * dimension) { values.append(Float(generator.unit())) }
+        let bytes = values.withUnsafeBytes { Array($0) }
+        var request = Array("*5\r\n$6\r\nMSTORE\r\n$1\r\nt\r\n$4\r\n\(rows)\r\n$3\r\nBIN\r\n".utf8)
+        request += Array("$\(bytes.count)\r\n".utf8) + bytes + [13, 10]
+        client.send(request)
+        #expect(try client.reply() == .array([.integer(1), .integer(rows)]))
+        let query = (0..<dimension).map { _ in "0.5" }.joined(separator: ",")
+        let many = try client.call(["MCOMPLETE", "t", "600"] + Array(repeating: query, count: 600))
+        #expect(many.errorCode == "TIMEOUT", "\(many.errorCode ?? "an answer")")
+        #expect(try client.inline("PING") == .status("PONG"))
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func connectionsOverTheLimitGetBusy() throws {
+        let daemon = try DaemonProcess(arguments: ["--max-connections", "2"])
+        // The harness's readiness probe may still be counted: wait until only ours are.
+        func waitForConnections(_ count: Int, asking client: RawClient) throws {
+            for _ in 0..<200 {
+                if try client.call("INFO")["connections"] == .integer(count) { return }
+                usleep(20_000)
+            }
+            Issue.record("the daemon never counted \(count) connections")
+        }
+        let first = try daemon.client()
+        try waitForConnections(1, asking: first)
+        let second = try daemon.client()
+        try waitForConnections(2, asking: second)
+        let third = try daemon.client()
+        #expect(try third.reply().errorCode == "BUSY")
+        #expect(third.isClosedByPeer())
+        first.close()
+        try waitForConnections(1, asking: second)
+        #expect(try daemon.client().inline("PING") == .status("PONG"))
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func helloAnswersRedisClientLibraries() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        client.send(RawClient.resp(["HELLO", "3"]))
+        var header = [UInt8](repeating: 0, count: 4)
+        #expect(read(client.fd, &header, 4) == 4)
+        #expect(String(decoding: header, as: UTF8.self) == "%7\r\n")
+        let two = try daemon.client().call("HELLO", "2")
+        #expect(two["proto"] == .integer(2) && two["server"]?.text == "engramd")
+        #expect(try daemon.client().call("HELLO", "4").errorCode == "NOPROTO")
+    }
+}
+
+func absolutePath(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
