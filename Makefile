@@ -38,14 +38,15 @@ deps:
 	@python3 -c 'import redis, numpy' 2>/dev/null || \
 	  python3 -m pip install -q --disable-pip-version-check $(PIP_PACKAGES)
 
+# One debug build holds the binaries and the tests, so `swift test` need not build again.
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build --build-tests
 
 release: deps
 	$(SWIFT) build -c release
 
 unit-tests: build release
-	$(SWIFT) test --parallel
+	$(SWIFT) test --skip-build --parallel
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests

@@ -2,9 +2,9 @@
 # `make demo`: the main job on real data, end to end, with no root needed.
 #   1. digits: store the 1797 UCI digits, complete half-masked and noisy ones with three
 #      retrieval modes at several β, and count how many come back;
-#   2. co2: ingest the Mauna Loa series in the background (scripts/co2-features.efp, targets
-#      as increments), forecast its held-out last year, and compare the error with naive
-#      forecasts;
+#   2. co2: ingest the Mauna Loa series in the background with the default feature program
+#      (targets as increments), forecast its held-out last year, and compare the error with
+#      naive forecasts;
 #   3. stop the daemon with SIGTERM and show that it exited cleanly.
 # Usage: demo.sh BIN_DIR (the folder with engramd and engram).
 set -eu
@@ -99,8 +99,7 @@ held=52
 head -n $((rows + 1 - held)) "$top/data/co2.csv" > "$work/co2-train.csv"
 { head -n 1 "$top/data/co2.csv"; tail -n "$held" "$top/data/co2.csv"; } > "$work/co2-heldout.csv"
 echo "training rows: $((rows - held)); held out: the last $held weeks"
-engram ingest co2 --csv "$work/co2-train.csv" --horizon "$held" --target co2 \
-    --program "$top/scripts/co2-features.efp" --background
+engram ingest co2 --csv "$work/co2-train.csv" --horizon "$held" --target co2 --background
 while :; do
     state_now=$(engram --json jobs | python3 -c \
         'import json,sys; j=[x for x in json.load(sys.stdin) if x["bank"]=="co2"]; \

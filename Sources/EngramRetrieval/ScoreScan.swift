@@ -20,30 +20,48 @@ func scoreRows(
     _ bank: PatternMatrix, first: Int, count: Int, x: UnsafePointer<Float>,
     into out: UnsafeMutablePointer<Float>
 ) {
-    let d = bank.dimension
-    var r = bank.base + first * d
-    var row = 0
-    if d <= 128 {
-        while row + 4 <= count {
-            let (s0, s1, s2, s3) = dotShort4(r, r + d, r + 2 * d, r + 3 * d, x, d)
-            out[row] = s0
-            out[row + 1] = s1
-            out[row + 2] = s2
-            out[row + 3] = s3
-            r += 4 * d
-            row += 4
-        }
-        while row < count {
-            out[row] = dotShort1(r, x, d)
-            r += d
-            row += 1
-        }
+    if bank.dimension <= 128 {
+        scoreShortRows(bank.base + first * bank.dimension, count, bank.dimension, x, out)
     } else {
-        while row < count {
-            out[row] = dotLong(r, x, d)
-            r += d
-            row += 1
-        }
+        scoreLongRows(bank.base + first * bank.dimension, count, bank.dimension, x, out)
+    }
+}
+
+// Each kernel loop lives in its own never-inlined function: compiled together, the optimizer
+// interleaved the two loop nests, spilled the accumulators and shuffled lanes in the hot loop.
+
+@inline(never)
+private func scoreShortRows(
+    _ start: UnsafePointer<Float>, _ count: Int, _ d: Int, _ x: UnsafePointer<Float>,
+    _ out: UnsafeMutablePointer<Float>
+) {
+    var r = start
+    var row = 0
+    while row + 4 <= count {
+        let (s0, s1, s2, s3) = dotShort4(r, r + d, r + 2 * d, r + 3 * d, x, d)
+        out[row] = s0
+        out[row + 1] = s1
+        out[row + 2] = s2
+        out[row + 3] = s3
+        r += 4 * d
+        row += 4
+    }
+    while row < count {
+        out[row] = dotShort1(r, x, d)
+        r += d
+        row += 1
+    }
+}
+
+@inline(never)
+private func scoreLongRows(
+    _ start: UnsafePointer<Float>, _ count: Int, _ d: Int, _ x: UnsafePointer<Float>,
+    _ out: UnsafeMutablePointer<Float>
+) {
+    var r = start
+    for row in 0..<count {
+        out[row] = dotLong(r, x, d)
+        r += d
     }
 }
 
@@ -102,32 +120,47 @@ private func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
 }
 
-/// One long row with four independent SIMD8 accumulators (32 floats per iteration), then 8 at a
-/// time, then scalar.
+/// One long row with four independent SIMD8 accumulators (32 floats per iteration); the
+/// remainder (d mod 32) goes to a separate, never-inlined function so that the hot loop stays
+/// a plain load-multiply-add stream.
 @inline(__always)
 private func dotLong(_ r: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ d: Int) -> Float {
     var a0 = SIMD8<Float>()
     var a1 = SIMD8<Float>()
     var a2 = SIMD8<Float>()
     var a3 = SIMD8<Float>()
+    let main = d & ~31
     var j = 0
-    while j + 32 <= d {
+    while j < main {
         a0 += load8(r + j) * load8(x + j)
         a1 += load8(r + j + 8) * load8(x + j + 8)
         a2 += load8(r + j + 16) * load8(x + j + 16)
         a3 += load8(r + j + 24) * load8(x + j + 24)
         j += 32
     }
-    while j + 8 <= d {
-        a0 += load8(r + j) * load8(x + j)
+    let sum = ((a0 + a1) + (a2 + a3)).sum()
+    return main == d ? sum : sum + dotRemainder(r + main, x + main, d - main)
+}
+
+/// ⟨r, x⟩ over fewer than 32 components: eight at a time, then scalar.
+@inline(never)
+private func dotRemainder(
+    _ r: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int
+)
+    -> Float
+{
+    var a = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= count {
+        a += load8(r + j) * load8(x + j)
         j += 8
     }
     var tail: Float = 0
-    while j < d {
+    while j < count {
         tail += r[j] * x[j]
         j += 1
     }
-    return ((a0 + a1) + (a2 + a3)).sum() + tail
+    return a.sum() + tail
 }
 
 /// ⟨row, x⟩ accumulated in Float64: the fallback when a Float32 score overflows, and the

@@ -14,7 +14,9 @@ import Testing
         let job = try ingest.object()
         #expect(job["state"] as? String == "done")
         let patterns = try #require(job["rows"] as? Int)
-        #expect(patterns > 1900)
+        // 2284 rows less the default program's 32 warm-up rows, the 4-row tail and the rows
+        // whose 33-row history or future holds one of the 59 missing values.
+        #expect(patterns > 1800)
 
         let again = try daemon.engram([
             "ingest", "co2", "--csv", Self.co2, "--horizon", "4",

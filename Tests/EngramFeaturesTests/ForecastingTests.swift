@@ -33,7 +33,7 @@ func perturbedSunspots() throws -> String {
         csvPath: dataPath("sunspots.csv"), prefix: .rows(trainingRows))
     let normalization = try #require(fitted.normalization)
     #expect(normalization.rowsUsed <= trainingRows)
-    #expect(normalization.count == trainingRows - 17 - horizon)
+    #expect(normalization.count == trainingRows - 32 - horizon)
     #expect(normalization.mean.count == spec.dimension)
 
     let perturbed = try perturbedSunspots()

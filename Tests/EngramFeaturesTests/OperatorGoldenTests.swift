@@ -100,7 +100,7 @@ func randomColumns(
     let channels = ["a", "b", "c"]
     let columns = randomColumns(channels, rows: 600, seed: 7, missing: 0.02)
     let features = try FeatureProgram.default.features(channels: channels)
-    #expect(features.count == 30 * channels.count)
+    #expect(features.count == 12 * channels.count)
     try expectMatchesReference(features, columns, rows: 600)
 }
 

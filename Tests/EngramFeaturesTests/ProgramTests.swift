@@ -75,14 +75,14 @@ func parseError(_ text: String) -> FeatureError? {
     let reader = try CSVReader(path: dataPath("macrodata.csv"))
     #expect(reader.header.count == 14)
     let features = try FeatureProgram.default.features(channels: reader.header)
-    #expect(features.count == 30 * 14)
+    #expect(features.count == 12 * 14)
     #expect(Set(features.map(\.name)).count == features.count)
     for feature in features {
         let parsed = try Feature(parsing: feature.name)
         #expect(parsed == feature, "\(feature.name)")
         #expect(parsed.name == feature.name)
     }
-    #expect(features.map(\.lookback).max() == 17)
+    #expect(features.map(\.lookback).max() == 32)
 }
 
 // MARK: - Errors
