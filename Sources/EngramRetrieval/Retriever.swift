@@ -34,9 +34,10 @@ public enum Retriever {
     /// megabytes; batches of more than 256 queries take one pass over the bank per 256), later
     /// steps run per query as in ``complete(_:in:parameters:)``.
     ///
-    /// OpenBLAS is set to one thread the first time this is called. The product only selects candidates (its last bits depend on the
-    /// batch's shape); they are re-scored with the single-query kernel, so every answer is bit
-    /// for bit that of ``complete(_:in:parameters:)``, whatever else is in the batch.
+    /// OpenBLAS is set to one thread the first time this is called. The product only selects
+    /// candidates (its last bits depend on the batch's shape); they are re-scored with the
+    /// single-query kernel, so every answer is bit for bit that of
+    /// ``complete(_:in:parameters:)``, whatever else is in the batch.
     ///
     /// - Throws: the errors of ``complete(_:in:parameters:)``; a bad query is reported as
     ///   ``RetrievalError/query(index:underlying:)`` and no query is answered.
