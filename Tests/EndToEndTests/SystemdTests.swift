@@ -117,6 +117,16 @@ final class FakeNotifySocket {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func idleConnectionsGetShutdownWhenTheDaemonStops() throws {
+        let daemon = try DaemonProcess()
+        let idle = try daemon.client()
+        #expect(try idle.inline("PING") == .status("PONG"))
+        kill(daemon.pid, SIGTERM)
+        #expect(try idle.reply().errorCode == "SHUTDOWN")
+        #expect(idle.isClosedByPeer())
+        #expect(daemon.waitForExit(seconds: 20) == 0)
+    }
+
     @Test func sigtermFinishesWritesAndExitsZero() throws {
         let directory = makeTemporaryDirectory()
         let first = try DaemonProcess(directory: directory)
