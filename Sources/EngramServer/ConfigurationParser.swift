@@ -5,7 +5,7 @@ import Glibc
 extension ServerConfiguration {
     /// Every key of the config file; each is also a flag `--key VALUE` or `--key=VALUE`.
     public static let keys: [(key: String, help: String)] = [
-        ("state-dir", "directory of the LMDB environment (./engram-state, $STATE_DIRECTORY)"),
+        ("state-dir", "state directory; LMDB in <state-dir>/db (./engram-state, $STATE_DIRECTORY)"),
         ("socket", "socket path when not socket-activated (<state-dir>/engramd.sock)"),
         ("log-level", "error, warning, notice, info or debug (info)"),
         ("map-size", "initial LMDB map size, e.g. 64M or 1G (store default)"),

@@ -200,8 +200,9 @@ private struct Lifecycle {
 
 // MARK: - The accept loop
 
-/// Accepts connections and keeps the service manager informed. It is the loop the watchdog
-/// vouches for: `WATCHDOG=1` is sent from here, and only while the store answers.
+/// Accepts connections and keeps the service manager informed. `WATCHDOG=1` is sent from here,
+/// and only while this loop, every event loop (each went round recently) and the store (it
+/// answers a read) are alive.
 private struct AcceptLoop {
     let server: ServerContext
     let listener: Listener
@@ -221,7 +222,9 @@ private struct AcceptLoop {
             let ready = poll(&fds, nfds_t(fds.count), tickMilliseconds)
             if ready > 0, fds[0].revents & Int16(POLLIN) != 0 { acceptOne() }
             if let interval, monotonicNanoseconds() >= nextWatchdog {
-                if server.dispatcher.healthy() {
+                if !loops.alive(within: max(2_000_000_000, interval * 1000)) {
+                    server.log.error("an event loop is stuck; withholding the watchdog keep-alive")
+                } else if server.dispatcher.healthy() {
                     server.notifier.watchdog()
                 } else {
                     server.log.error("store check failed; withholding the watchdog keep-alive")

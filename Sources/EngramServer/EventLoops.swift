@@ -19,11 +19,18 @@ final class EventLoops: @unchecked Sendable {
     private let epolls: [Int32]
     private let registry = Mutex<[UInt64: Connection]>([:])
     private let handlers = HandlerPool()
+    /// When each loop last went round (monotonic ns); the watchdog checks them.
+    private let heartbeats: [Heartbeat]
+
+    private final class Heartbeat: Sendable {
+        let nanoseconds = Atomic<UInt64>(monotonicNanoseconds())
+    }
 
     /// Starts `count` loop threads.
     init(server: ServerContext, count: Int) {
         self.server = server
         epolls = (0..<max(1, count)).map { _ in csys_epoll_create() }
+        heartbeats = epolls.map { _ in Heartbeat() }
         for index in epolls.indices {
             _ = startThread { [self] in self.run(index) }
         }
@@ -43,12 +50,22 @@ final class EventLoops: @unchecked Sendable {
         epolls[Int(connection.session.id % UInt64(epolls.count))]
     }
 
+    /// Whether every loop went round within the last `nanoseconds` (a loop wakes at least
+    /// every 200 ms; one that is stuck serving a connection stops the watchdog keep-alives).
+    func alive(within nanoseconds: UInt64) -> Bool {
+        let now = monotonicNanoseconds()
+        return heartbeats.allSatisfy {
+            now &- $0.nanoseconds.load(ordering: .relaxed) < nanoseconds
+        }
+    }
+
     // MARK: - Loops
 
     private func run(_ index: Int) {
         let epoll = epolls[index]
         var ids = [UInt64](repeating: 0, count: 256)
         while true {
+            heartbeats[index].nanoseconds.store(monotonicNanoseconds(), ordering: .relaxed)
             let ready = csys_epoll_wait(epoll, &ids, Int32(ids.count), 200)
             for slot in 0..<max(0, Int(ready)) {
                 let id = ids[slot]

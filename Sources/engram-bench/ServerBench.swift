@@ -24,7 +24,7 @@ enum ServerBench {
             print("server: \(engramd) not built; run `swift build -c release` first")
             return
         }
-        var template = Array("/tmp/egb-XXXXXX".utf8CString)
+        var template = Array(("/tmp/egb-" + String(repeating: "X", count: 6)).utf8CString)
         let root = String(cString: mkdtemp(&template)!)
         defer { try? FileManager.default.removeItem(atPath: root) }
         print("engramd: \(engramd)\nredis-server: \(redis)\ntemporary directory: \(root)")

@@ -18,7 +18,7 @@ let engramdPath: String = {
 
 /// A fresh temporary directory with a short path (socket paths are limited to 107 bytes).
 func makeTemporaryDirectory() -> String {
-    var template = Array("/tmp/egd-XXXXXX".utf8CString)
+    var template = Array(("/tmp/egd-" + String(repeating: "X", count: 6)).utf8CString)
     return String(cString: mkdtemp(&template)!)
 }
 

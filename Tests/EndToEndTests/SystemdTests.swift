@@ -10,15 +10,7 @@ final class FakeNotifySocket {
     init(path: String) throws {
         self.path = path
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let result = withUnixAddress(path) { bind(fd, $0, $1) }
         guard result == 0 else { throw HarnessError(description: "bind \(path): \(errno)") }
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -123,6 +115,16 @@ final class FakeNotifySocket {
         #expect(try client.reply().errorCode == "PERM")
         #expect(client.isClosedByPeer())
         #expect(daemon.stop() == 0)
+    }
+
+    @Test func idleConnectionsGetShutdownWhenTheDaemonStops() throws {
+        let daemon = try DaemonProcess()
+        let idle = try daemon.client()
+        #expect(try idle.inline("PING") == .status("PONG"))
+        kill(daemon.pid, SIGTERM)
+        #expect(try idle.reply().errorCode == "SHUTDOWN")
+        #expect(idle.isClosedByPeer())
+        #expect(daemon.waitForExit(seconds: 20) == 0)
     }
 
     @Test func sigtermFinishesWritesAndExitsZero() throws {

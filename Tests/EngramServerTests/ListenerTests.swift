@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct ListenerTests {
     let directory: String = {
-        var template = Array("/tmp/engram-lt-XXXXXX".utf8CString)
+        var template = Array(("/tmp/engram-lt-" + String(repeating: "X", count: 6)).utf8CString)
         return String(cString: mkdtemp(&template)!)
     }()
 
