@@ -374,11 +374,19 @@ extension Retriever {
             floats.deallocate()
             doubles.deallocate()
         }
-        // sgemm sums in another order than the scan kernel: keep a superset (1e-3 of the
-        // scores' magnitude is far above Float32 rounding) and re-score it in `iterate`.
-        let collector = CandidateCollector(
-            normalizer: parameters.normalizer, beta: parameters.beta, slack: 1e-3)
-        var collectors = [CandidateCollector](repeating: collector, count: q)
+        // Any Float32 dot product of length d is within γ_d Σ|ξ_j x_j| ≤ γ_d ‖ξ‖‖x‖ of the
+        // exact one (γ_d ≈ d·2⁻²⁴), so sgemm's and the scan's scores differ by at most twice
+        // that; the floor must allow it both for an entry and for the top: 4γ_d max‖ξ‖ ‖x‖,
+        // doubled for safety. The superset is re-scored with the scan kernel in `iterate`.
+        let rowNorm = maxRowNorm(bank)
+        let collectors0 = queries.map { query in
+            let norm = query.x.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            let bound = 8 * Double(d) * 0x1p-24 * rowNorm * norm
+            return CandidateCollector(
+                normalizer: parameters.normalizer, beta: parameters.beta,
+                slack: bound.isFinite ? bound : .infinity)
+        }
+        var collectors = collectors0
         try states.withUnsafeBufferPointer { states throws(RetrievalError) in
             var first = 0
             while first < bank.rows {

@@ -163,6 +163,34 @@ private func dotRemainder(
     return a.sum() + tail
 }
 
+/// An upper bound on max_μ ‖ξ_μ‖ (+∞ if a row holds a non-finite value): one pass, squares
+/// summed in Float32 eight at a time, a row whose sum overflows redone in Float64.
+func maxRowNorm(_ bank: PatternMatrix) -> Double {
+    let d = bank.dimension
+    var largest = 0.0
+    for row in 0..<bank.rows {
+        let r = bank.base + row * d
+        var squares = SIMD8<Float>()
+        var j = 0
+        while j + 8 <= d {
+            let v = UnsafeRawPointer(r + j).loadUnaligned(as: SIMD8<Float>.self)
+            squares += v * v
+            j += 8
+        }
+        var sum = Double(squares.sum())
+        while j < d {
+            sum += Double(r[j]) * Double(r[j])
+            j += 1
+        }
+        if !sum.isFinite {
+            sum = (0..<d).reduce(0.0) { $0 + Double(r[$1]) * Double(r[$1]) }
+            guard sum.isFinite else { return .infinity }
+        }
+        largest = max(largest, sum)
+    }
+    return (largest * 1.001).squareRoot()
+}
+
 /// ⟨row, x⟩ accumulated in Float64: the fallback when a Float32 score overflows, and the
 /// check that tells an overflow from a non-finite stored value.
 func scoreRowDouble(_ bank: PatternMatrix, row: Int, x: UnsafePointer<Float>) -> Double {
@@ -179,8 +207,9 @@ func scoreRowDouble(_ bank: PatternMatrix, row: Int, x: UnsafePointer<Float>) ->
 struct CandidateCollector {
     /// Loosened slightly so that rounding never drops an entry the exact filter would keep.
     let reach: Double
-    /// Extra room, relative to the scores' magnitude, for scores that are only approximate
-    /// (the batch's sgemm sums in another order): they are a superset, re-scored exactly by
+    /// Extra room (score units) for scores that are only approximate (the batch's sgemm sums
+    /// in another order): at least twice the largest possible difference from the scan
+    /// kernel's score, so the kept entries are a superset, re-scored exactly by
     /// ``exactCandidates(_:in:x:normalizer:beta:)``. 0 for exact scores.
     let slack: Double
     private(set) var top = -Double.infinity
@@ -194,8 +223,8 @@ struct CandidateCollector {
     }
 
     private func floor(below top: Double) -> Double {
-        guard slack > 0, top.isFinite else { return top - reach }  // no 0 · ∞ = NaN floor
-        return top - reach - slack * (abs(top) + reach)
+        guard slack > 0, top.isFinite else { return top - reach }  // no ∞ − ∞ = NaN floor
+        return top - reach - slack
     }
 
     /// Takes the finite scores of rows `first ..< first + block.count`.

@@ -109,4 +109,24 @@ import Testing
             for (a, b) in zip(single.pattern, answer.pattern) { #expect(abs(a - b) <= 1e-4) }
         }
     }
+
+    /// Sharp β on queries unrelated to the bank: the reach (1/β) is tiny next to the terms
+    /// of each dot product, the case where a widening relative to the scores would be too
+    /// narrow. Batch answers must still be the single answers bit for bit.
+    @Test func sharpBatchesOnUnrelatedQueriesEqualSingleAnswers() throws {
+        var generator = SplitMix(seed: 0x5EED_0005)
+        let dimension = 256
+        let values = (0..<1500 * dimension).map { _ in Float(generator.uniform(-1, 1)) }
+        let bank = try PatternMatrix(values: values, dimension: dimension)
+        let queries = (0..<24).map { _ in
+            Query(values: (0..<dimension).map { _ in Float(generator.uniform(-1, 1)) })
+        }
+        for beta in [300.0, 3000] {
+            let parameters = RetrievalParameters(beta: beta, topK: 1500)
+            let batch = try Retriever.completeBatch(queries, in: bank, parameters: parameters)
+            for (query, answer) in zip(queries, batch) {
+                #expect(answer == (try Retriever.complete(query, in: bank, parameters: parameters)))
+            }
+        }
+    }
 }
