@@ -48,6 +48,9 @@ final class Connection: @unchecked Sendable {
     private var output: [UInt8] = []
     private var sawEnd = false
     private var closing = false
+    /// The reply encoding negotiated by `HELLO` (RESP2 until a client asks for 3); every
+    /// reply on this connection, whichever thread answers it, is encoded with it.
+    private var dialect: ReplyDialect = .resp2
     private let input = UnsafeMutableRawBufferPointer.allocate(
         byteCount: Connection.readSize, alignment: 16)
 
@@ -179,7 +182,7 @@ final class Connection: @unchecked Sendable {
     /// `-SHUTDOWN` to an idle connection at the end of a drain (best effort, never blocks).
     func sendShutdown() {
         output.removeAll()
-        WireError.shuttingDown.toReply().encode(into: &output)
+        WireError.shuttingDown.toReply().encode(into: &output, dialect: dialect)
         _ = sendWithoutWaiting()
     }
 
@@ -213,18 +216,20 @@ final class Connection: @unchecked Sendable {
     /// Runs one request and appends its reply; false when the connection must close after it.
     private func answer(_ arguments: Arguments) -> Bool {
         let started = monotonicNanoseconds()
-        if let compatible = RedisCompatibility.reply(to: arguments, connection: session.id) {
+        if let compatible = RedisCompatibility.reply(
+            to: arguments, connection: session.id, dialect: &dialect)
+        {
             output += compatible
             return true
         }
         let outcome = server.dispatcher.handle(arguments, session: session)
         let before = output.count
-        outcome.reply.encode(into: &output)
+        outcome.reply.encode(into: &output, dialect: dialect)
         let size = output.count - before
         if size > server.wireLimits.maxReplyBytes {
             output.removeSubrange(before...)
             WireError.replyTooBig(size, limit: server.wireLimits.maxReplyBytes)
-                .toReply().encode(into: &output)
+                .toReply().encode(into: &output, dialect: dialect)
         }
         let elapsed = monotonicNanoseconds() &- started
         server.statistics.record(
@@ -235,7 +240,7 @@ final class Connection: @unchecked Sendable {
 
     /// Appends a terminal error; the connection closes once it is sent.
     private func closeAfter(_ error: WireError) {
-        error.toReply().encode(into: &output)
+        error.toReply().encode(into: &output, dialect: dialect)
         closing = true
         if error.code != .shutdown {
             server.log.info(

@@ -4,22 +4,31 @@ import EngramWire
 /// that those libraries work unchanged. They are not part of the Engram protocol.
 ///
 /// - `HELLO [2|3] …`: redis-py 8 sends `HELLO 3` and checks that the reply is a map whose
-///   `proto` is 3. It gets a RESP3 map (`%`); every later reply is RESP2, which RESP3 parsers
-///   read as well (objects arrive as flat arrays). `HELLO 2` or a bare `HELLO` gets the same
-///   fields as a flat array. Other versions get `-NOPROTO`, as from Redis.
+///   `proto` is 3. It gets a RESP3 map (`%`), and the connection switches to the RESP3
+///   dialect: every later reply sends its nil values as `_` (``ReplyDialect/resp3``), since
+///   RESP3 parsers misread `$-1` and `*-1`; objects still arrive as flat arrays. `HELLO 2`
+///   gets the same fields as a flat array and switches back to RESP2; a bare `HELLO` answers
+///   in, and keeps, the current dialect. Other versions get `-NOPROTO`, as from Redis, and
+///   change nothing.
 enum RedisCompatibility {
-    /// The encoded reply when `arguments` is such a command, else nil.
-    static func reply(to arguments: Arguments, connection: UInt64) -> [UInt8]? {
+    /// The encoded reply when `arguments` is such a command, else nil; `dialect` is the
+    /// connection's reply dialect, updated to the one the command negotiated.
+    static func reply(
+        to arguments: Arguments, connection: UInt64, dialect: inout ReplyDialect
+    ) -> [UInt8]? {
         guard arguments[0].count == 5,
             arguments[0].map({ $0 & 0xDF }).elementsEqual("HELLO".utf8)
         else { return nil }
-        let version = arguments.count > 1 ? Int(String(decoding: arguments[1], as: UTF8.self)) : 2
+        let current = dialect == .resp3 ? 3 : 2
+        let version =
+            arguments.count > 1 ? Int(String(decoding: arguments[1], as: UTF8.self)) : current
         guard let version, version == 2 || version == 3 else {
             var bytes: [UInt8] = []
             Reply.error(code: "NOPROTO", message: "unsupported protocol version; use 2 or 3")
-                .encode(into: &bytes)
+                .encode(into: &bytes, dialect: dialect)
             return bytes
         }
+        dialect = version == 3 ? .resp3 : .resp2
         let fields: [(String, Reply)] = [
             ("server", .text("engramd")), ("version", .text(Dispatcher.version)),
             ("proto", .integer(version)), ("id", .integer(Int(connection))),
@@ -32,8 +41,8 @@ enum RedisCompatibility {
         }
         bytes += Array("%\(fields.count)\r\n".utf8)
         for (key, value) in fields {
-            Reply.text(key).encode(into: &bytes)
-            value.encode(into: &bytes)
+            Reply.text(key).encode(into: &bytes, dialect: .resp3)
+            value.encode(into: &bytes, dialect: .resp3)
         }
         return bytes
     }

@@ -26,11 +26,13 @@ import Testing
         #expect(daemon.stop() == 0)
     }
 
-    @Test func redisPyClient() throws {
+    /// `[]` is redis-py's default protocol (RESP3 since redis-py 8), `["2"]` forces RESP2.
+    @Test(arguments: [[], ["2"]] as [[String]])
+    func redisPyClient(version: [String]) throws {
         let daemon = try DaemonProcess()
         let result = try runProgram(
             "/usr/bin/env",
-            ["python3", clientsDirectory + "/redis_py_client.py", daemon.socketPath])
+            ["python3", clientsDirectory + "/redis_py_client.py", daemon.socketPath] + version)
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output == "ok\n")
         #expect(daemon.stop() == 0)

@@ -155,6 +155,31 @@ import Testing
         #expect(two["proto"] == .integer(2) && two["server"]?.text == "engramd")
         #expect(try daemon.client().call("HELLO", "4").errorCode == "NOPROTO")
     }
+
+    /// After `HELLO 3` every nil is the RESP3 `_`, on the event loop (`GET`, `JOB.GET`) and on
+    /// the query pool (`COMPLETE`), until `HELLO 2`; a bare `HELLO` keeps the dialect.
+    @Test func helloThreeSendsNilAsTheResp3NullUntilHelloTwo() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        #expect(try client.call("BANK.CREATE", "n", "DIM", "2") == .status("OK"))
+        #expect(try client.call("STORE", "n", "1,0") == .integer(1))
+        #expect(try client.call("JOB.GET", "nojob") == .bulk(nil))
+
+        #expect(try client.call("HELLO", "3")["proto"] == .integer(3))
+        #expect(try client.call("JOB.GET", "nojob") == .null3)
+        #expect(try client.call("GET", "n", "1")["label"] == .null3)
+        let support = try client.call("COMPLETE", "n", "1,?")["support"]
+        #expect(support == .array([.array([.integer(1), .null3, .bulk(Array("1".utf8))])]))
+        #expect(try client.call("HELLO", "4").errorCode == "NOPROTO")
+        #expect(try client.call("JOB.GET", "nojob") == .null3)
+
+        #expect(try client.call("HELLO")["proto"] == .integer(3))
+        #expect(try client.call("JOB.GET", "nojob") == .null3)
+        #expect(try client.call("HELLO", "2")["proto"] == .integer(2))
+        #expect(try client.call("JOB.GET", "nojob") == .bulk(nil))
+        #expect(try client.call("GET", "n", "1")["label"] == .bulk(nil))
+        #expect(try daemon.client().call("JOB.GET", "nojob") == .bulk(nil))
+    }
 }
 
 func absolutePath(_ path: String) -> String {

@@ -1,12 +1,14 @@
 import Glibc
 
-/// A RESP2 reply as the tests see it.
+/// A RESP2 reply as the tests see it, or the RESP3 null `_` that a connection sends after
+/// `HELLO 3`.
 indirect enum RESP: Equatable, CustomStringConvertible {
     case status(String)
     case error(String)
     case integer(Int)
     case bulk([UInt8]?)
     case array([RESP]?)
+    case null3
 
     var description: String {
         switch self {
@@ -15,6 +17,7 @@ indirect enum RESP: Equatable, CustomStringConvertible {
         case .integer(let value): ":\(value)"
         case .bulk(let bytes): bytes.map { "\"\(String(decoding: $0, as: UTF8.self))\"" } ?? "nil"
         case .array(let items): items.map { "\($0)" } ?? "*nil"
+        case .null3: "_"
         }
     }
 
@@ -139,6 +142,14 @@ final class RawClient: @unchecked Sendable {
             var items: [RESP] = []
             for _ in 0..<count { items.append(try reply()) }
             return .array(items)
+        case UInt8(ascii: "%"):
+            // A RESP3 map (the reply to `HELLO 3`), read as the flat array of its pairs.
+            guard let count = Int(rest), count >= 0 else { return .array(nil) }
+            var items: [RESP] = []
+            for _ in 0..<(2 * count) { items.append(try reply()) }
+            return .array(items)
+        case UInt8(ascii: "_") where rest.isEmpty:
+            return .null3
         default:
             throw HarnessError(description: "bad reply line \(rest)")
         }
