@@ -131,7 +131,7 @@ final class Dispatcher: Sendable {
         }
         let range = try store.append(
             bank: request.bank, vectors: request.vectors, labels: request.labels,
-            progress: progress)
+            progress: progress, ifRowsDone: request.progress?.ifRows.map(UInt64.init))
         return .array([.integer(Int(range.lowerBound)), .integer(Int(range.upperBound) - 1)])
     }
 
@@ -399,7 +399,8 @@ final class Dispatcher: Sendable {
         case .nonFinite: code = .badFloat
         case .notFound: code = .notFound
         case .full, .tooManyBanks: code = .full
-        case .invalid, .conflict: code = .badValue
+        case .invalid: code = .badValue
+        case .conflict: code = .conflict
         case .closed: code = .shutdown
         case .notAStore, .corrupt, .inUse, .io, .lmdb:
             log.error("store failure", ("command", "\(verb)"), ("error", "\(error)"))

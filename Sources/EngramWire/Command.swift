@@ -123,7 +123,7 @@ extension Command {
             case .store: "STORE bank vector|BIN bytes [LABEL text]"
             case .mstore:
                 "MSTORE bank n v1 ... vn|BIN bytes [LABELS l1 ... ln] "
-                    + "[JOB id POS p ROWS r [TOTAL t] [SKIPPED k] [SOURCE s]]"
+                    + "[JOB id POS p ROWS r [TOTAL t] [SKIPPED k] [SOURCE s] [IFROWS n]]"
             case .get: "GET bank seq [FORMAT text|bin]"
             case .complete:
                 "COMPLETE bank vector|BIN bytes [MASK bits] " + Verb.completionOptions
@@ -308,8 +308,9 @@ extension Command {
         var rows: Int?
         var total: Int?
         var skipped: Int?
-        try cursor.options(["LABELS", "JOB", "SOURCE", "POS", "ROWS", "TOTAL", "SKIPPED"]) {
-            option, cursor throws(WireError) in
+        var ifRows: Int?
+        let options = ["LABELS", "JOB", "SOURCE", "POS", "ROWS", "TOTAL", "SKIPPED", "IFROWS"]
+        try cursor.options(options) { option, cursor throws(WireError) in
             switch option {
             case "LABELS":
                 var labels: [String] = []
@@ -322,7 +323,8 @@ extension Command {
             case "POS": position = try cursor.integer("POS", minimum: 0)
             case "ROWS": rows = try cursor.integer("ROWS", minimum: 0)
             case "TOTAL": total = try cursor.integer("TOTAL", minimum: 0)
-            default: skipped = try cursor.integer("SKIPPED", minimum: 0)
+            case "SKIPPED": skipped = try cursor.integer("SKIPPED", minimum: 0)
+            default: ifRows = try cursor.integer("IFROWS", minimum: 0)
             }
         }
         if let job {
@@ -331,11 +333,11 @@ extension Command {
             }
             request.progress = IngestProgress(
                 id: job, source: source ?? "", position: position, rows: rows, total: total,
-                skipped: skipped ?? 0)
+                skipped: skipped ?? 0, ifRows: ifRows)
         } else if source != nil || position != nil || rows != nil || total != nil
-            || skipped != nil
+            || skipped != nil || ifRows != nil
         {
-            throw WireError(.args, "SOURCE, POS, ROWS, TOTAL and SKIPPED need JOB id")
+            throw WireError(.args, "SOURCE, POS, ROWS, TOTAL, SKIPPED and IFROWS need JOB id")
         }
         return request
     }

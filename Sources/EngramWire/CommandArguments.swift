@@ -67,6 +67,7 @@ extension Command {
             if let total = progress.total { out.add("TOTAL", total) }
             if progress.skipped != 0 { out.add("SKIPPED", progress.skipped) }
             if !progress.source.isEmpty { out.add("SOURCE", progress.source) }
+            if let ifRows = progress.ifRows { out.add("IFROWS", ifRows) }
         }
     }
 

@@ -160,10 +160,14 @@ public struct IngestProgress: Sendable, Hashable {
     public var total: Int?
     /// Input rows skipped so far (warm-up rows, missing values).
     public var skipped: Int
+    /// The job's committed row count this batch expects to follow (`IFROWS`; 0 for a new
+    /// job), or nil to commit unconditionally. When set, the server commits the batch only
+    /// if the job's stored `rows` equals it, else answers `CONFLICT` and writes nothing.
+    public var ifRows: Int?
 
     public init(
         id: String, source: String = "", position: Int, rows: Int, total: Int? = nil,
-        skipped: Int = 0
+        skipped: Int = 0, ifRows: Int? = nil
     ) {
         self.id = id
         self.source = source
@@ -171,6 +175,7 @@ public struct IngestProgress: Sendable, Hashable {
         self.rows = rows
         self.total = total
         self.skipped = skipped
+        self.ifRows = ifRows
     }
 }
 

@@ -73,6 +73,9 @@ extension WireError {
         public static let badValue = Code(rawValue: "BADVALUE")
         /// No pattern (or job) with that identifier.
         public static let notFound = Code(rawValue: "NOTFOUND")
+        /// A compare-and-set precondition failed: an `MSTORE … IFROWS n` whose job's committed
+        /// row count is not `n` (another run of the job committed first). Nothing was written.
+        public static let conflict = Code(rawValue: "CONFLICT")
         /// Every component of a query is unknown.
         public static let masked = Code(rawValue: "MASKED")
         /// The store reached its size cap.
@@ -91,7 +94,8 @@ extension WireError {
         /// Every code this version defines, in documentation order.
         public static let all: [Code] = [
             .proto, .tooBig, .unknown, .args, .badName, .noBank, .exists, .dim, .badFloat,
-            .badValue, .notFound, .masked, .full, .perm, .timeout, .busy, .shutdown, .internal,
+            .badValue, .notFound, .conflict, .masked, .full, .perm, .timeout, .busy, .shutdown,
+            .internal,
         ]
 
         /// Whether an error with this code normally ends the connection.

@@ -156,6 +156,39 @@ import Testing
         #expect(try daemon.client().call("HELLO", "4").errorCode == "NOPROTO")
     }
 
+    /// Two runs of one job that both believe the job has 2 rows committed: the first batch
+    /// commits, the second gets CONFLICT and stores nothing, and a batch that follows the
+    /// first commits again.
+    @Test func mstoreIfRowsRefusesABatchThatDoesNotFollowTheJob() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        #expect(try client.call("BANK.CREATE", "c", "DIM", "2") == .status("OK"))
+        func batch(_ vectors: [String], pos: Int, rows: Int, after: Int) throws -> RESP {
+            try client.call(
+                ["MSTORE", "c", "\(vectors.count)"] + vectors
+                    + ["JOB", "j", "POS", "\(pos)", "ROWS", "\(rows)", "IFROWS", "\(after)"])
+        }
+        #expect(try batch(["1,0"], pos: 1, rows: 1, after: 1).errorCode == "CONFLICT")
+        #expect(try client.call("JOB.GET", "j") == .bulk(nil))
+        #expect(
+            try batch(["1,0", "0,1"], pos: 2, rows: 2, after: 0)
+                == .array([1, 2].map(RESP.integer)))
+
+        #expect(
+            try batch(["1,1", "2,2"], pos: 4, rows: 4, after: 2)
+                == .array([3, 4].map(RESP.integer)))
+        let second = try batch(["1,1", "2,2"], pos: 4, rows: 4, after: 2)
+        #expect(second.errorCode == "CONFLICT", "\(second)")
+        #expect(second.text == nil)
+        #expect(try client.call("BANK.INFO", "c")["count"] == .integer(4))
+        let job = try client.call("JOB.GET", "j")
+        #expect(job["rows"] == .integer(4) && job["pos"] == .integer(4))
+        #expect(try client.call("GET", "c", "5").errorCode == "NOTFOUND")
+
+        #expect(try batch(["3,3"], pos: 5, rows: 5, after: 4) == .array([5, 5].map(RESP.integer)))
+        #expect(try client.call("BANK.INFO", "c")["count"] == .integer(5))
+    }
+
     /// After `HELLO 3` every nil is the RESP3 `_`, on the event loop (`GET`, `JOB.GET`) and on
     /// the query pool (`COMPLETE`), until `HELLO 2`; a bare `HELLO` keeps the dialect.
     @Test func helloThreeSendsNilAsTheResp3NullUntilHelloTwo() throws {

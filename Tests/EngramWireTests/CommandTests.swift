@@ -90,6 +90,9 @@ func expectParseError(
         ("MSTORE b 1 1,2 JOB j1 ROWS 3", .args, "POS p and ROWS r"),
         ("MSTORE b 1 1,2 JOB bad|id POS 1 ROWS 1", .badName, "job id"),
         ("MSTORE b 2 1,2 3,4 LABELS a", .args, "missing its label"),
+        ("MSTORE b 1 1,2 IFROWS 3", .args, "IFROWS need JOB"),
+        ("MSTORE b 1 1,2 JOB j POS 1 ROWS 1 IFROWS -1", .badValue, "IFROWS must be ≥ 0"),
+        ("MSTORE b 1 1,2 JOB j POS 1 ROWS 1 IFROWS 0 IFROWS 0", .args, "IFROWS"),
         ("GET b", .args, "missing its sequence number"),
         ("GET b -1", .badValue, "must be ≥ 0"),
         ("GET b x", .badValue, "expects an integer"),
@@ -115,6 +118,21 @@ func expectParseError(
     ])
     func rejectsBadArguments(line: String, code: WireError.Code, fragment: String) {
         expectParseError(code, line, containing: fragment)
+    }
+
+    @Test func mstoreIfRowsIsTheCompareAndSetOfItsJob() throws {
+        let plain = try parse("MSTORE b 1 1,2 JOB j POS 5 ROWS 4")
+        let guarded = try parse("mstore b 1 1,2 job j pos 5 rows 4 ifrows 3")
+        guard case .mstore(let without) = plain, case .mstore(let with) = guarded else {
+            Issue.record("not MSTORE: \(plain), \(guarded)")
+            return
+        }
+        #expect(without.progress?.ifRows == nil)
+        #expect(with.progress?.ifRows == 3)
+        #expect(with.progress?.rows == 4 && with.progress?.position == 5)
+        let words = Command.mstore(with).arguments.map { String(decoding: $0, as: UTF8.self) }
+        #expect(words.suffix(2) == ["IFROWS", "3"])
+        #expect(!Command.mstore(without).arguments.contains(Array("IFROWS".utf8)))
     }
 
     @Test func unknownCommandIsUnknown() {
@@ -220,7 +238,11 @@ extension Command {
                 bank: "b", vectors: [[1, 2], [3, 4]], encoding: .bin, labels: ["first", ""],
                 progress: IngestProgress(
                     id: "job-1", source: "/data/x.csv", position: 120, rows: 100, total: 500,
-                    skipped: 20))),
+                    skipped: 20, ifRows: 98))),
+        .mstore(
+            MStoreRequest(
+                bank: "b", vectors: [[1]],
+                progress: IngestProgress(id: "new", position: 1, rows: 1, ifRows: 0))),
         .mstore(
             MStoreRequest(
                 bank: "b", vectors: [[1]], progress: IngestProgress(id: "j", position: 0, rows: 1))),

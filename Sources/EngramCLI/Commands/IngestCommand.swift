@@ -121,6 +121,12 @@ enum IngestCommand {
         var stream = BatchStream(client: client, depth: pipelineDepth)
         var built = 0
         var batch: [Pattern] = []
+        // Every batch is a compare-and-set on the job (`IFROWS`): it commits only after the
+        // rows this run believes are committed, so a batch of another run (or of a killed
+        // one, landing late) between the job read and ours makes ours fail with CONFLICT
+        // instead of storing rows twice. The first batch follows the job as read, even one
+        // left from a dropped bank of the same name; each later one follows its predecessor.
+        var follows = job?.rows ?? 0
 
         do throws(CLIError) {
             func flush() throws(CLIError) {
@@ -133,7 +139,9 @@ enum IngestCommand {
                     progress: IngestProgress(
                         id: jobID, source: plan.source, position: counts.rows, rows: rows,
                         total: total,
-                        skipped: counts.warmUp + counts.skippedMissing + counts.tail))
+                        skipped: counts.warmUp + counts.skippedMissing + counts.tail,
+                        ifRows: follows))
+                follows = rows
                 try stream.send(Command.mstore(request).arguments, rows: batch.count)
                 batch.removeAll(keepingCapacity: true)
                 progress.update(rows: counts.rows, total: total)
@@ -160,6 +168,7 @@ enum IngestCommand {
             }
         } catch {
             progress.abandon()
+            if error.kind == .daemon(code: "CONFLICT") { throw conflict(jobID, error) }
             let interrupted = error.kind == .interrupted
             let message =
                 interrupted
@@ -266,14 +275,25 @@ enum IngestCommand {
         }
     }
 
+    /// The error for a batch that engramd refused because the job's committed rows were not
+    /// the ones it followed. The job is left as it is: it may belong to a live ingest.
+    static func conflict(_ id: String, _ error: CLIError) -> CLIError {
+        CLIError(
+            error.kind,
+            "job \(id) advanced while this ingest ran (\(error.message)); nothing was stored "
+                + "twice",
+            hint: "another ingest of the same file into the same bank is running ('engram "
+                + "jobs'); wait for it, or if none is, run the same command again to resume")
+    }
+
     /// The job's record once nobody is advancing it.
     ///
     /// A killed ingest's last batches may still be in engramd's socket buffer and commit a
-    /// moment after the client died; resuming from the position read before they land would
-    /// store them twice. So a running job whose progress moved within the last second is
-    /// watched until it has been still for a second, and one that keeps moving for three
-    /// seconds belongs to another live ingest, which is an error.
-    // TODO(#7): a compare-and-set on the job position in MSTORE would make this exact.
+    /// moment after the client died. The batches' `IFROWS` keeps a resume from storing them
+    /// twice whatever happens (it fails with CONFLICT instead); this wait only makes that
+    /// failure rare. A running job whose progress moved within the last second is watched
+    /// until it has been still for a second, and one that keeps moving for three seconds
+    /// belongs to another live ingest, which is an error.
     static func settledJob(_ client: DaemonClient, id: String) throws(CLIError) -> JobObject? {
         var job = try existingJob(client, id: id)
         let start = ProgressBar.now()
