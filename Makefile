@@ -17,7 +17,7 @@ DEBUG_BIN     = $(shell $(SWIFT) build --show-bin-path)
 
 # Debian packages the build, the tests and the demo need; `deps` installs only the missing ones.
 APT_PACKAGES := liblmdb-dev lmdb-utils libsystemd-dev libopenblas-dev pkg-config \
-                redis-tools redis-server socat netcat-openbsd systemd python3-numpy
+                redis-tools redis-server socat netcat-openbsd systemd python3-numpy bc
 PIP_PACKAGES := redis numpy
 
 .PHONY: all deps build release test unit-tests lint deploy-check demo bench install clean
@@ -63,6 +63,7 @@ demo: release
 
 bench: release
 	"$(RELEASE_BIN)/engram-bench" all
+	@echo; echo "== ingest =="; scripts/bench-ingest.sh "$(RELEASE_BIN)"
 
 # A distribution-style install. PREFIX (default /usr/local) holds binaries, units and
 # snippets; SYSCONFDIR (default /etc) the configuration, which an existing copy keeps.
