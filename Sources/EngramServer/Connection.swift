@@ -24,9 +24,12 @@ struct Session: Sendable {
 /// delivered while a thread owns the connection; whoever owns it last closes it.
 final class Connection: @unchecked Sendable {
     static let readSize = 64 << 10
-    /// Pending output is sent once it passes this; a client that does not read then blocks
-    /// its handler's `send` (backpressure: nothing more is read from it).
+    /// Pending output is sent once it passes this; a client that does not read then holds
+    /// its handler thread, which keeps reading its requests up to ``maxUnreadBytes``.
     static let flushThreshold = 256 << 10
+    /// The most a client may leave pending while it does not read its replies: requests read
+    /// but not yet answered plus replies not yet sent. Beyond it the connection is closed.
+    static let maxUnreadBytes = 64 << 20
 
     /// What the event loop does next with a connection it served.
     enum Next {
@@ -47,6 +50,8 @@ final class Connection: @unchecked Sendable {
     private var decoder: RequestDecoder
     private var output: [UInt8] = []
     private var sawEnd = false
+    /// Set when ``flush()`` read input while it waited to send.
+    private var readDuringFlush = false
     private var closing = false
     /// The reply encoding negotiated by `HELLO` (RESP2 until a client asks for 3); every
     /// reply on this connection, whichever thread answers it, is encoded with it.
@@ -171,7 +176,7 @@ final class Connection: @unchecked Sendable {
             }
             if output.count >= Connection.flushThreshold, !flush() { return false }
         }
-        guard serveBuffered(atEnd: sawEnd) else { return false }
+        guard serveBuffered() else { return false }
         if server.isStopping {
             sendShutdown()
             return false
@@ -188,27 +193,37 @@ final class Connection: @unchecked Sendable {
 
     /// Answers every complete request in the decoder. Returns false when the connection must
     /// close (terminal error, `QUIT`, shutdown, the end of the input, or a peer that went away).
-    private func serveBuffered(atEnd: Bool) -> Bool {
-        var keepOpen = true
-        while keepOpen {
-            let arguments: Arguments
-            do {
-                guard let next = atEnd ? try decoder.finish() : try decoder.next() else { break }
-                arguments = next
-            } catch {
-                closeAfter(error)
-                keepOpen = false
-                break
+    private func serveBuffered() -> Bool {
+        while true {
+            let atEnd = sawEnd
+            readDuringFlush = false
+            var keepOpen = true
+            while keepOpen {
+                let arguments: Arguments
+                do {
+                    guard let next = atEnd ? try decoder.finish() : try decoder.next() else {
+                        break
+                    }
+                    arguments = next
+                } catch {
+                    closeAfter(error)
+                    keepOpen = false
+                    break
+                }
+                if server.isStopping {
+                    closeAfter(.shuttingDown)
+                    keepOpen = false
+                    break
+                }
+                keepOpen = answer(arguments)
+                if output.count >= Connection.flushThreshold, !flush() { return false }
             }
-            if server.isStopping {
-                closeAfter(.shuttingDown)
-                keepOpen = false
-                break
-            }
-            keepOpen = answer(arguments)
-            if output.count >= Connection.flushThreshold, !flush() { return false }
+            guard flush(), keepOpen else { return false }
+            // Requests read while replies waited to be sent have no epoll event left to wake
+            // the loop: answer them before giving the connection back.
+            if readDuringFlush { continue }
+            return !atEnd
         }
-        return flush() && keepOpen && !atEnd
     }
 
     // MARK: - Requests and output
@@ -249,17 +264,71 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Sends the pending output, blocking while the client does not read. False when the peer
-    /// is gone (EPIPE, ECONNRESET): the connection then closes quietly; the daemon never sees
+    /// Sends the pending output, waiting while the client does not take it. Meanwhile the
+    /// client's input is still read (into the decoder, answered later in order): a client that
+    /// writes a long pipeline before reading any reply would otherwise block in its `send`
+    /// while we block in ours. A client that leaves more than ``maxUnreadBytes`` of requests
+    /// and replies pending is closed, as Redis's client-output-buffer-limit does. False when
+    /// the connection must close (that limit, EPIPE, ECONNRESET); the daemon never sees
     /// SIGPIPE (MSG_NOSIGNAL).
     private func flush() -> Bool {
         guard !output.isEmpty else { return true }
-        let sent = output.withUnsafeBytes { csys_send_all(fd, $0.baseAddress, $0.count) }
+        let sent = sendAll()
         if output.capacity > 4 * Connection.flushThreshold {
             output = []
         } else {
             output.removeAll(keepingCapacity: true)
         }
-        return sent == 0
+        return sent
+    }
+
+    private func sendAll() -> Bool {
+        var offset = 0
+        while offset < output.count {
+            let sent = output.withUnsafeBytes { raw in
+                send(
+                    fd, raw.baseAddress! + offset, raw.count - offset,
+                    Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            if sent > 0 {
+                offset += sent
+                continue
+            }
+            guard sent < 0, errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK else {
+                return false
+            }
+            if errno == EINTR { continue }
+            var events = Int16(POLLOUT)
+            if !sawEnd { events |= Int16(POLLIN) }
+            var watch = pollfd(fd: fd, events: events, revents: 0)
+            let ready = poll(&watch, 1, -1)
+            if ready < 0, errno != EINTR { return false }
+            if watch.revents & Int16(POLLIN) != 0, !sawEnd {
+                guard readWhileSending(pending: output.count - offset) else { return false }
+            }
+        }
+        return true
+    }
+
+    /// Reads what the client sent while its replies wait; false when it must be closed.
+    private func readWhileSending(pending: Int) -> Bool {
+        let count = recv(fd, input.baseAddress, input.count, Int32(MSG_DONTWAIT))
+        if count > 0 {
+            decoder.feed(UnsafeRawBufferPointer(rebasing: input[0..<count]))
+            readDuringFlush = true
+            guard decoder.bufferedByteCount + pending <= Connection.maxUnreadBytes else {
+                server.log.warning(
+                    "closing a connection that does not read its replies",
+                    ("conn", "\(session.id)"),
+                    ("pending_bytes", "\(decoder.bufferedByteCount + pending)"))
+                return false
+            }
+        } else if count == 0 {
+            sawEnd = true
+            readDuringFlush = true
+        } else if errno != EINTR, errno != EAGAIN, errno != EWOULDBLOCK {
+            return false
+        }
+        return true
     }
 }

@@ -65,6 +65,21 @@ public enum Daemon {
     }
 }
 
+/// The message of a job that was running when the previous daemon stopped.
+let interruptedJobMessage = "interrupted: engramd restarted; run the same ingest again to resume"
+
+/// Marks every job still `running` as `failed` with ``interruptedJobMessage``: the store is
+/// open in this process only (its `flock`), so whoever drove those jobs lost the daemon they
+/// wrote through and is gone. Their progress is kept, so the same ingest resumes. Returns the
+/// ids changed.
+func failInterruptedJobs(in store: Store) throws -> [String] {
+    let running = try store.jobs().filter { $0.state == .running }
+    for job in running {
+        try store.setJobState(id: job.id, .failed, message: interruptedJobMessage)
+    }
+    return running.map(\.id)
+}
+
 /// One run of the daemon, from opening the store to closing it.
 private struct Lifecycle {
     var configuration: ServerConfiguration
@@ -88,6 +103,15 @@ private struct Lifecycle {
             log.error(
                 "cannot open the store", ("state_dir", configuration.stateDirectory),
                 ("error", "\(error)"))
+            return 1
+        }
+        do {
+            for id in try failInterruptedJobs(in: store) {
+                log.warning("marked an interrupted ingest job failed", ("job", id))
+            }
+        } catch {
+            log.error("cannot update interrupted jobs", ("error", "\(error)"))
+            store.close()
             return 1
         }
         let listener: Listener

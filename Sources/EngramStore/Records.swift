@@ -20,7 +20,9 @@ let formatMarker = "engram-store/1"
 enum Limits {
     static let nameBytes = 1...64
     static let dimension = 1...65536
-    static let labelBytes = 1024
+    /// The same as the protocol's `Command.maxLabelBytes`, so a label the wire accepts is
+    /// always stored.
+    static let labelBytes = 4096
     static let metadataBytes = 1 << 20
     static let jobIDBytes = 1...128
     static let jobTextBytes = 4096
@@ -71,7 +73,8 @@ func validateLabel(_ label: String?) throws {
     guard let label else { return }
     guard label.utf8.count <= Limits.labelBytes else {
         throw StoreError(
-            .invalid, "label '\(quoted(label))' is \(label.utf8.count) bytes: at most 1024")
+            .invalid,
+            "label '\(quoted(label))' is \(label.utf8.count) bytes: at most \(Limits.labelBytes)")
     }
 }
 

@@ -19,6 +19,8 @@ import Synchronization
 public final class Store: Sendable {
     let engine: Engine
     private let writerThread: Mutex<pthread_t?>
+    /// The descriptor holding the `flock` on `engram.lock`; closed by ``close()``.
+    private let lockFD: Int32
 
     /// The state directory, resolved to a real path.
     public var directory: String { engine.directory }
@@ -30,8 +32,8 @@ public final class Store: Sendable {
     /// Cost: reads every pattern of every bank into memory, O(total bytes).
     ///
     /// - Throws: `notAStore` for a directory holding something else (a foreign LMDB
-    ///   environment, a non-LMDB file, unrelated files), `inUse` if this process already has
-    ///   it open, `corrupt`, `io`, `invalid` for bad options.
+    ///   environment, a non-LMDB file, unrelated files), `inUse` if this process or another
+    ///   one already has it open (another process holds the `flock` on `engram.lock`), `corrupt`, `io`, `invalid` for bad options.
     public init(directory: String, options: StoreOptions = StoreOptions()) throws {
         try Store.validate(options)
         let real = try prepareDirectory(directory)
@@ -41,8 +43,17 @@ public final class Store: Sendable {
                 .inUse, "'\(real)' is already open in this process; share that Store instead")
         }
         do {
+            lockFD = try lockDirectory(real)
+        } catch {
+            _ = openDirectories.withLock { $0.remove(real) }
+            throw error
+        }
+        do {
             engine = try Store.openEngine(real, options)
         } catch {
+            // A refused directory keeps only what it held before.
+            if (error as? StoreError)?.code == .notAStore { unlink(real + "/" + lockFileName) }
+            Glibc.close(lockFD)
             _ = openDirectories.withLock { $0.remove(real) }
             throw error
         }
@@ -54,6 +65,7 @@ public final class Store: Sendable {
         } catch {
             engine.env.isClosed.store(true, ordering: .releasing)
             mdb_env_close(engine.env.raw)
+            Glibc.close(lockFD)
             _ = openDirectories.withLock { $0.remove(real) }
             throw error
         }
@@ -122,6 +134,7 @@ public final class Store: Sendable {
         mdb_env_sync(engine.env.raw, 1)
         mdb_env_close(engine.env.raw)
         engine.env.remap.unlock()
+        Glibc.close(lockFD)
         _ = openDirectories.withLock { $0.remove(engine.directory) }
     }
 
@@ -194,7 +207,7 @@ extension Store {
     ///
     /// - Parameters:
     ///   - vectors: each of the bank's dimension, all components finite.
-    ///   - labels: nil, or one optional label (≤ 1024 UTF-8 bytes; "" means none) per vector.
+    ///   - labels: nil, or one optional label (≤ 4096 UTF-8 bytes; "" means none) per vector.
     ///   - progress: an ingestion job record for the same bank.
     ///   - ifRowsDone: with `progress`, commit only if the job's committed `rowsDone` is this
     ///     (0 for a job not yet stored), checked inside the transaction: a compare-and-set

@@ -17,13 +17,22 @@ extension Store {
         // TODO(#4): the copy holds the remap lock shared for its whole duration, so a map
         // growth (and the appends waiting on it) waits for a long backup to finish.
         try engine.env.withOpen {
-            var rc = mdb_env_copy2(engine.env.raw, target, UInt32(MDB_CP_COMPACT))
+            // The copy is written through our own descriptor, created 0600 like the store's
+            // data.mdb (mdb_env_copy2 would create it 0666 minus the umask).
+            let path = target + "/data.mdb"
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw ioError("cannot create '\(path)'", errno) }
+            defer { Glibc.close(fd) }
+            _ = fchmod(fd, 0o600)
+            var rc = mdb_env_copyfd2(engine.env.raw, fd, UInt32(MDB_CP_COMPACT))
             if rc != 0 {
-                unlink(target + "/data.mdb")
-                rc = mdb_env_copy2(engine.env.raw, target, 0)
+                _ = ftruncate(fd, 0)
+                _ = lseek(fd, 0, SEEK_SET)
+                rc = mdb_env_copyfd2(engine.env.raw, fd, 0)
             }
+            if rc == 0 && fsync(fd) != 0 { rc = errno }
             if rc != 0 {
-                unlink(target + "/data.mdb")
+                unlink(path)
                 throw StoreError.lmdb(rc, "backup to '\(target)'")
             }
         }

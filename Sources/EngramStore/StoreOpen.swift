@@ -63,7 +63,7 @@ private func checkContents(_ directory: String) throws {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
             String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
         }
-        guard name == "." || name == ".." || name == "lock.mdb" else {
+        guard name == "." || name == ".." || name == "lock.mdb" || name == lockFileName else {
             throw StoreError(
                 .notAStore,
                 "'\(directory)' holds files but no Engram store (found '\(quoted(name))'); "
@@ -81,6 +81,43 @@ func ioError(_ what: String, _ code: Int32) -> StoreError {
 func fileSize(_ path: String) -> Int {
     var status = stat()
     return stat(path, &status) == 0 ? Int(status.st_size) : 0
+}
+
+// MARK: - Process lock
+
+/// The file beside `data.mdb` whose `flock` marks the store open by one process.
+let lockFileName = "engram.lock"
+
+/// Takes an exclusive, non-blocking `flock` on `directory/engram.lock` and records this
+/// process's pid in it; returns the descriptor, which holds the lock until it is closed (the
+/// kernel drops it when the process dies, so a crash leaves no stale lock). LMDB's own locks
+/// let two processes open one environment, which breaks the single-writer design (the
+/// second process's matrices and sequence numbers go stale), so a second process is refused.
+func lockDirectory(_ directory: String) throws -> Int32 {
+    let path = directory + "/" + lockFileName
+    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw ioError("cannot open '\(path)'", errno) }
+    if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        let code = errno
+        let holder = readPid(fd)
+        close(fd)
+        guard code == EWOULDBLOCK else { throw ioError("cannot lock '\(path)'", code) }
+        let who = holder.map { "another process (pid \($0))" } ?? "another process"
+        throw StoreError(
+            .inUse,
+            "\(who) has the store '\(directory)' open; stop it or use another state directory")
+    }
+    let line = Array("\(getpid())\n".utf8)
+    _ = ftruncate(fd, 0)
+    _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    return fd
+}
+
+private func readPid(_ fd: Int32) -> Int? {
+    var buffer = [UInt8](repeating: 0, count: 32)
+    let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+    guard got > 0 else { return nil }
+    return Int(String(decoding: buffer[0..<got].prefix { $0 != 0x0A }, as: UTF8.self))
 }
 
 // MARK: - Environment

@@ -56,6 +56,23 @@ import Testing
         }
         #expect(nowhere?.code == .io)
     }
+
+    @Test func backupFilesAreOwnerOnlyLikeTheStore() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(directory: dir.child("live"), options: smallOptions())
+        try store.createBank(BankSpec(name: "a", dimension: 2))
+        try store.append(bank: "a", vectors: [[1, 2]])
+        // An existing, world-readable target directory and the usual umask.
+        let target = dir.child("copy")
+        #expect(mkdir(target, 0o755) == 0)
+        try store.backup(to: target)
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: target + "/data.mdb")[
+                .posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let copy = try Store(directory: target, options: smallOptions())
+        #expect(try copy.bankInfo("a").count == 1)
+    }
 }
 
 @Suite struct JobTests {

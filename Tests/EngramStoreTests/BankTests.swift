@@ -118,17 +118,21 @@ import Testing
             try store.append(bank: "b", flat: [1, 2, 3, 4, 5])
         }
         #expect(flat?.code == .dimension)
+        // The protocol's limit: 4096 bytes pass, 4097 are refused with the same figure.
+        try store.append(
+            bank: "b", vectors: [[1, 2, 3, 4]], labels: [String(repeating: "x", count: 4096)])
         let label = #expect(throws: StoreError.self) {
             try store.append(
-                bank: "b", vectors: [[1, 2, 3, 4]], labels: [String(repeating: "x", count: 1025)])
+                bank: "b", vectors: [[1, 2, 3, 4]], labels: [String(repeating: "x", count: 4097)])
         }
         #expect(label?.code == .invalid)
+        #expect(label?.message.contains("at most 4096") == true)
         let noBank = #expect(throws: StoreError.self) {
             try store.append(bank: "missing", vectors: [[1, 2, 3, 4]])
         }
         #expect(noBank?.code == .noBank)
-        #expect(try store.bankInfo("b").count == 1)
-        #expect(try store.append(bank: "b", vectors: [[5, 6, 7, 8]]) == 2..<3)
+        #expect(try store.bankInfo("b").count == 2)
+        #expect(try store.append(bank: "b", vectors: [[5, 6, 7, 8]]) == 3..<4)
     }
 
     @Test func emptyAppendCommitsNothingUnlessItCarriesProgress() throws {
