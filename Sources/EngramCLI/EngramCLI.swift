@@ -7,6 +7,11 @@
 
 /// The entry point of the `engram` client.
 public enum EngramCLI {
+    /// The client's version, printed by `engram --version`. It mirrors engramd's
+    /// (`Dispatcher.version` in EngramServer, which this target does not depend on); the
+    /// end-to-end tests check that the two binaries print the same one.
+    public static let version = "0.1.0"
+
     /// Runs one command line and returns the process exit code.
     ///
     /// - Parameters:
@@ -32,6 +37,8 @@ public enum EngramCLI {
                 console.out(spec.map(HelpRenderer.page) ?? HelpRenderer.overview(parser.commands))
             case .familyHelp(let word, _):
                 console.out(HelpRenderer.family(word, parser.commands))
+            case .version:
+                console.out("engram \(version)\n")
             case .run(let spec, let parsed):
                 let context = try CommandContext(
                     spec: spec, arguments: parsed, rawArguments: arguments,

@@ -115,27 +115,53 @@ extension WireError {
     /// invalid UTF-8 shown as `\xNN` (CR and LF as `\r`, `\n`), cut after ``quoteLimit``
     /// characters with a trailing `…`. The result never contains a control byte.
     public static func quote(_ bytes: some Collection<UInt8>) -> String {
+        let bytes = Array(bytes)
         var out = "'"
         var shown = 0
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        var truncated = false
-        decoding: while true {
+        var index = 0
+        while index < bytes.count {
             if shown == quoteLimit {
-                truncated = iterator.next() != nil
-                break
+                return out + "…'"
             }
-            switch decoder.decode(&iterator) {
-            case .scalarValue(let scalar):
+            if let (scalar, length) = scalar(in: bytes, at: index) {
                 out += escaped(scalar)
-            case .emptyInput:
-                break decoding
-            case .error:
-                out += "\\x??"
+                index += length
+            } else {
+                // Each byte that does not start a well-formed sequence is shown on its own.
+                out += hexEscape(UInt32(bytes[index]))
+                index += 1
             }
             shown += 1
         }
-        return out + (truncated ? "…'" : "'")
+        return out + "'"
+    }
+
+    /// The well-formed UTF-8 sequence starting at `index` (no overlong forms, surrogates or
+    /// values past U+10FFFF) and its length, or nil.
+    private static func scalar(in bytes: [UInt8], at index: Int) -> (Unicode.Scalar, Int)? {
+        let lead = bytes[index]
+        let length: Int
+        var value: UInt32
+        switch lead {
+        case 0..<0x80: return (Unicode.Scalar(lead), 1)
+        case 0xC2...0xDF: (length, value) = (2, UInt32(lead & 0x1F))
+        case 0xE0...0xEF: (length, value) = (3, UInt32(lead & 0x0F))
+        case 0xF0...0xF4: (length, value) = (4, UInt32(lead & 0x07))
+        default: return nil
+        }
+        guard index + length <= bytes.count else { return nil }
+        for byte in bytes[(index + 1)..<(index + length)] {
+            guard byte & 0xC0 == 0x80 else { return nil }
+            value = value << 6 | UInt32(byte & 0x3F)
+        }
+        let smallest: UInt32 = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x1_0000
+        guard value >= smallest, let scalar = Unicode.Scalar(value) else { return nil }
+        return (scalar, length)
+    }
+
+    private static func hexEscape(_ value: UInt32) -> String {
+        let hex = String(value, radix: 16, uppercase: true)
+        return "\\x" + (hex.count < 2 ? "0" + hex : hex)
     }
 
     /// Quotes a string value, as the byte version does.
@@ -151,8 +177,7 @@ extension WireError {
         case 0x27: return "\\'"
         case 0x5C: return "\\\\"
         case 0..<0x20, 0x7F, 0x80..<0xA0, 0x2028, 0x2029:
-            let hex = String(scalar.value, radix: 16, uppercase: true)
-            return "\\x" + (hex.count < 2 ? "0" + hex : hex)
+            return hexEscape(scalar.value)
         default: return String(scalar)
         }
     }

@@ -63,4 +63,26 @@ import Testing
         #expect(page.code == 0)
         checkGolden(page.stdout, "help-store.txt")
     }
+
+    /// `engram --version` prints the version engramd prints, so the two cannot drift apart.
+    @Test func versionMatchesTheDaemons() throws {
+        let client = try runEngram(["--version"])
+        #expect(client.code == 0, "\(client.stderr)")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLIBinaries.engramd)
+        process.arguments = ["--version"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let daemon = String(
+            decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+
+        let daemonVersion = daemon.split(separator: " ").last.map(String.init)
+        let clientVersion = client.stdout.split(separator: " ").last.map(String.init)
+        #expect(client.stdout.hasPrefix("engram "), "\(client.stdout)")
+        #expect(
+            daemonVersion != nil && clientVersion == daemonVersion, "\(client.stdout) \(daemon)")
+    }
 }

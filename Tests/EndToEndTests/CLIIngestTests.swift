@@ -117,6 +117,24 @@ import Testing
         #expect(result.code == 65, "\(result.stderr)")
         #expect(result.stderr.hasPrefix("engram: error: \(program) line 2"))
     }
+
+    /// A channel the CSV lacks, named on a program line, is reported against that line of the
+    /// program file, not the CSV; so is a program that expands to nothing.
+    @Test func programErrorsNameTheProgramFile() throws {
+        let daemon = try CLIDaemon()
+        let scratch = try CLIScratch()
+        let program = try scratch.write(
+            "nope.fp", "engram-features 1\nlag(co2,1)\nlag(NOPE,1)\n")
+        let result = try daemon.engram(["ingest", "x", "--csv", Self.co2, "--program", program])
+        #expect(result.code == 65, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("engram: error: \(program) line 3"), "\(result.stderr)")
+        #expect(!result.stderr.contains("co2.csv"), "\(result.stderr)")
+
+        let empty = try scratch.write("empty.fp", "engram-features 1\n# nothing\n")
+        let none = try daemon.engram(["ingest", "x", "--csv", Self.co2, "--program", empty])
+        #expect(none.code == 65, "\(none.stderr)")
+        #expect(none.stderr.hasPrefix("engram: error: \(empty): "), "\(none.stderr)")
+    }
 }
 
 /// An ingest killed mid-way and run again ends with the same patterns as one uninterrupted run.

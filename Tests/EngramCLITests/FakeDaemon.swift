@@ -12,15 +12,26 @@ import Foundation
 final class FakeDaemon: @unchecked Sendable {
     let path: String
     private let listener: Int32
-    private let respond: @Sendable (Command) -> Reply
+    private let script: @Sendable (Command) -> Script
     private let thread: Thread
     /// Requests seen, guarded by `lock`.
     private var seen: [Command] = []
     private let lock = NSLock()
 
-    init(respond: @escaping @Sendable (Command) -> Reply) throws {
+    /// What the fake does with one request: send these replies (none: the reply is lost),
+    /// then close the connection with what the client sent after it unread, if `hangUp`.
+    struct Script: Sendable {
+        var replies: [Reply]
+        var hangUp = false
+    }
+
+    convenience init(respond: @escaping @Sendable (Command) -> Reply) throws {
+        try self.init(script: { Script(replies: [respond($0)]) })
+    }
+
+    init(script: @escaping @Sendable (Command) -> Script) throws {
         path = "/tmp/engram-fake-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
-        self.respond = respond
+        self.script = script
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var address = sockaddr_un()
@@ -73,18 +84,21 @@ final class FakeDaemon: @unchecked Sendable {
             guard count > 0 else { return }
             decoder.feed(chunk[..<count])
             while let arguments = try? decoder.next() {
-                let reply: Reply
+                let action: Script
                 do {
                     let command = try Command.parse(arguments)
                     lock.lock()
                     seen.append(command)
                     lock.unlock()
-                    reply = respond(command)
+                    action = script(command)
                 } catch {
-                    reply = error.toReply()
+                    action = Script(replies: [error.toReply()])
                 }
-                let bytes = reply.encoded
-                _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) }
+                for reply in action.replies {
+                    let bytes = reply.encoded
+                    _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) }
+                }
+                if action.hangUp { return }
             }
         }
     }

@@ -93,6 +93,8 @@ import Testing
         let text = CompleteCommand.render(
             completion, unknown: 2, shape: PictureShape(height: 2, width: 2))
         Golden.check(text, "complete-human.txt")
+        let one = CompleteCommand.render(completion, unknown: 1, shape: nil)
+        #expect(one.hasPrefix("completed pattern (4 components, 1 was unknown):\n"))
     }
 
     @Test func completionJSONHasTheStableKeys() throws {
@@ -172,14 +174,20 @@ import Testing
             BankObject(
                 name: "e", dimension: 3, mode: .entmax(alpha: 1.5), beta: 2, normalize: .none,
                 created: 0, count: 0, meta: ""),
+            BankObject(
+                name: "co2", dimension: 30, mode: .sparsemax, beta: 1 / 30.0.squareRoot(),
+                normalize: .none, created: 0, count: 9, meta: ""),
         ]
         #expect(
             BankCommands.table(banks).rendered() == """
-                NAME    DIM  MODE         BETA  NORMALIZE  COUNT
-                digits   64  sparsemax    0.05  l2          1797
-                e         3  entmax(1.5)     2  none           0
+                NAME    DIM  MODE             BETA  NORMALIZE  COUNT
+                digits   64  sparsemax        0.05  l2          1797
+                e         3  entmax(1.5)         2  none           0
+                co2      30  sparsemax    0.182574  none           9
 
                 """)
+        #expect(BankCommands.describe(banks[2]).contains("0.182574\n"))
+        #expect(banks[2].json.rendered().contains("0.18257418583505536"), "JSON stays exact")
     }
 
     @Test func jobTableShowsProgressRateAndErrors() {

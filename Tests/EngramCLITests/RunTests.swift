@@ -49,6 +49,15 @@ import Testing
         #expect(console.stderr.contains("add --yes to confirm"))
     }
 
+    @Test func versionNeedsNoDaemon() {
+        let (code, console) = run(["--version"])
+        #expect(code == 0)
+        #expect(console.stdout == "engram \(EngramCLI.version)\n")
+        let (afterGlobal, quiet) = run(["--quiet", "--version"])
+        #expect(afterGlobal == 0)
+        #expect(quiet.stdout == console.stdout)
+    }
+
     @Test func helpGoesToStdout() {
         let (code, console) = run(["help", "store"])
         #expect(code == 0)

@@ -121,7 +121,14 @@ func overTheWire(_ reply: Reply) throws -> Reply {
     @Test func quoteEscapesControlBytesAndCutsLongValues() {
         #expect(WireError.quote(bytes("abc")) == "'abc'")
         #expect(WireError.quote(bytes("a\r\nb\tc\u{1B}")) == "'a\\r\\nb\\tc\\x1B'")
-        #expect(WireError.quote([0x61, 0xFF, 0x62]) == "'a\\x??b'")
+        #expect(WireError.quote([0x61, 0xFF, 0x62]) == "'a\\xFFb'")
+        // A truncated sequence, a lone continuation byte, an overlong form and a surrogate
+        // each show their bytes; what follows them still decodes.
+        #expect(WireError.quote([0xC3, 0x41]) == "'\\xC3A'")
+        #expect(WireError.quote([0x80, 0xC3, 0xA9]) == "'\\x80é'")
+        #expect(WireError.quote([0xC0, 0xAF]) == "'\\xC0\\xAF'")
+        #expect(WireError.quote([0xED, 0xA0, 0x80]) == "'\\xED\\xA0\\x80'")
+        #expect(WireError.quote([0xF0, 0x9F, 0x98, 0x80]) == "'😀'")
         let long = String(repeating: "é", count: 40)
         #expect(WireError.quote(long) == "'" + String(repeating: "é", count: 32) + "…'")
         #expect(

@@ -18,6 +18,8 @@ enum Invocation: Sendable {
     case help(CommandSpec?, GlobalOptions)
     /// Print the subcommands of a command family such as `bank`.
     case familyHelp(String, GlobalOptions)
+    /// Print the client's version (`engram --version`, before any command).
+    case version
 }
 
 /// Reads command lines against a fixed set of command specs.
@@ -36,6 +38,7 @@ struct ArgumentParser: Sendable {
 
         // Global options before the command word.
         while index < arguments.count, Self.isOption(arguments[index]) {
+            if arguments[index] == "--version" { return .version }
             try consumeOption(arguments, at: &index, spec: nil, into: &leading)
         }
         let globals = try GlobalOptions(leading)

@@ -71,7 +71,7 @@ extension BankObject {
 
     /// `entmax(1.5)` for entmax banks, the bare mode otherwise.
     var modeText: String {
-        mode.name == "entmax" ? "entmax(\(NumberFormat.double(mode.alpha)))" : mode.name
+        mode.name == "entmax" ? "entmax(\(NumberFormat.human(mode.alpha)))" : mode.name
     }
 }
 

@@ -96,7 +96,7 @@ enum BankCommands {
         ])
         for bank in banks {
             table.append([
-                bank.name, String(bank.dimension), bank.modeText, NumberFormat.double(bank.beta),
+                bank.name, String(bank.dimension), bank.modeText, NumberFormat.human(bank.beta),
                 bank.normalize.rawValue, String(bank.count),
             ])
         }
@@ -106,7 +106,7 @@ enum BankCommands {
     static func describe(_ bank: BankObject) -> String {
         var rows: [(String, String)] = [
             ("name", bank.name), ("dim", String(bank.dimension)), ("mode", bank.modeText),
-            ("beta", NumberFormat.double(bank.beta)), ("normalize", bank.normalize.rawValue),
+            ("beta", NumberFormat.human(bank.beta)), ("normalize", bank.normalize.rawValue),
             ("count", String(bank.count)), ("created", Format.time(bank.created)),
         ]
         let meta = bank.meta

@@ -204,7 +204,8 @@ enum CommandCatalog {
         ])
 
     static let jobs = CommandSpec(
-        path: ["jobs"], synopsis: [], summary: "list ingestion jobs: state, rows, rate, errors",
+        path: ["jobs"], synopsis: [],
+        summary: "list ingestion jobs: state, rows, rate, skipped rows",
         examples: ["engram jobs", "engram jobs --json"])
 
     static let backup = CommandSpec(

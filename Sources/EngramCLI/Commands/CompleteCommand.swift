@@ -102,7 +102,9 @@ enum CompleteCommand {
     static func render(_ completion: CompletionObject, unknown: Int, shape: PictureShape?) -> String
     {
         let count = completion.pattern.count
-        var out = "completed pattern (\(count) components, \(unknown) were unknown):\n"
+        let components = count == 1 ? "component" : "components"
+        let verb = unknown == 1 ? "was" : "were"
+        var out = "completed pattern (\(count) \(components), \(unknown) \(verb) unknown):\n"
         out += Format.vector(completion.pattern)
         if let shape {
             out += Picture.render(completion.pattern, shape: shape)

@@ -196,13 +196,19 @@ enum IngestCommand {
 
     /// The feature settings the command line asks for, bound to the CSV's header.
     private static func requestedSpec(_ plan: Plan) throws(CLIError) -> FeatureSpec {
-        let programName = plan.programPath ?? "the default feature program"
+        let programName = plan.programPath ?? "the default program"
         let program = try FeatureSupport.run(programName) { () throws -> FeatureProgram in
             guard let path = plan.programPath else { return FeatureProgram.default }
             return try FeatureProgram(contentsOfFile: path)
         }
         let header = try FeatureSupport.run(plan.csv) { try CSVReader(path: plan.csv).header }
         let timeColumn = plan.timeColumn ?? FeatureSupport.guessTimeColumn(header)
+
+        // Expand the program on its own first: an unknown channel on one of its lines, a
+        // duplicate or an empty program is the program's fault, and its line numbers point
+        // into the program file, not the CSV.
+        let channels = plan.channels ?? header.filter { $0 != timeColumn }
+        _ = try FeatureSupport.run(programName) { try program.features(channels: channels) }
         return try FeatureSupport.run(plan.csv) {
             try FeatureSpec(
                 program: program, header: header, timeColumn: timeColumn,

@@ -70,7 +70,7 @@ enum ServerCommands {
     ) -> Table {
         var table = Table([
             .left("ID"), .left("BANK"), .left("STATE"), .right("ROWS"), .right("DONE"),
-            .right("RATE"), .right("ERRORS"), .left("UPDATED"), .left("MESSAGE"),
+            .right("RATE"), .right("SKIPPED"), .left("UPDATED"), .left("MESSAGE"),
         ])
         for job in jobs {
             var done = "-"

@@ -72,18 +72,53 @@ enum StoreCommand {
         var last: Int?
         var stored = 0
         var pending: [Int] = []  // row counts of batches in flight
+        var uncertain = 0  // rows of batches answered with a malformed reply
 
         func collect() throws(CLIError) {
-            let reply = try client.receiveValue()
+            let rows = pending[0]
+            let reply: Reply
+            do {
+                reply = try client.receiveValue()
+            } catch {
+                // An error reply answers its batch: nothing of it was stored.
+                if case .daemon = error.kind { pending.removeFirst() }
+                throw error
+            }
+            pending.removeFirst()
             guard case .array(let bounds?) = reply, bounds.count == 2,
                 case .integer(let low) = bounds[0], case .integer(let high) = bounds[1]
             else {
+                uncertain += rows
                 throw Replies.malformed("MSTORE reply", "not a pair of sequence numbers")
             }
             first = first ?? low
             last = high
-            stored += pending.removeFirst()
+            stored += rows
             progress.update(rows: stored, total: total)
+        }
+
+        /// After a failure, reads the replies still owed so acknowledged batches count, and
+        /// returns the first error reply received (`-SHUTDOWN` when the daemon stopped, which
+        /// says more than the broken pipe a later send hit).
+        func drain(after failure: CLIError) -> CLIError? {
+            var reply: CLIError?
+            while !pending.isEmpty {
+                do {
+                    try collect()
+                } catch {
+                    guard case .daemon = error.kind else { return reply }
+                    reply = reply ?? error
+                }
+            }
+            // A stopping daemon sends `-SHUTDOWN` to a connection it closes; a failed send
+            // means the connection is closed, so reading cannot block.
+            if reply == nil, failure.kind == .unavailable,
+                case .error(let code, let message)? = try? client.receive()
+            {
+                reply = CLIError(
+                    .daemon(code: code), message.isEmpty ? code : "\(code): \(message)")
+            }
+            return reply
         }
 
         do {
@@ -99,15 +134,41 @@ enum StoreCommand {
             while !pending.isEmpty { try collect() }
         } catch {
             progress.abandon()
-            if stored > 0, let first, let last {
-                throw CLIError(
-                    error.kind, error.message,
-                    hint: "\(stored) rows were stored before the failure (seq \(first)..\(last))")
+            var failure = error
+            if let reply = drain(after: error), failure.kind == .unavailable {
+                failure = reply
             }
-            throw error
+            failure.hint =
+                partialHint(
+                    bank: bank, stored: stored, seq: first.flatMap { a in last.map { (a, $0) } },
+                    inFlight: pending.reduce(0, +) + uncertain) ?? failure.hint
+            throw failure
         }
         progress.finish(rows: stored, total: total)
         report(context, bank: bank, first: first, last: last, count: stored)
+    }
+
+    /// What a failed `store --csv` may have left in the bank, or nil when nothing was sent.
+    ///
+    /// Replies lost with the connection hide batches the daemon may have committed, so the
+    /// acknowledged count is a lower bound; re-sending without checking can store rows twice.
+    static func partialHint(
+        bank: String, stored: Int, seq: (Int, Int)?, inFlight: Int
+    ) -> String? {
+        guard stored > 0 || inFlight > 0 else { return nil }
+        let check = "check 'engram bank info \(bank)' (count) before re-sending any rows"
+        let range = seq.map { " (seq \($0.0)..\($0.1))" } ?? ""
+        let rows = { (count: Int) in count == 1 ? "1 row" : "\(count) rows" }
+        if inFlight == 0 {
+            let verb = stored == 1 ? "was" : "were"
+            return "\(rows(stored)) \(verb) stored before the failure\(range); \(check)"
+        }
+        let acknowledged =
+            stored > 0
+            ? "at least \(rows(stored)) were stored\(range)"
+            : "no rows were acknowledged as stored"
+        return "\(acknowledged); up to \(rows(inFlight)) more were in flight and may also have "
+            + "been committed; \(check)"
     }
 
     static func csvFormat(

@@ -48,6 +48,7 @@ enum HelpRenderer {
             engram: the command-line client of engramd, an associative-memory database
 
             usage: engram [--socket PATH] [--json] [--quiet] COMMAND [ARGUMENTS…]
+                   engram --version
 
             commands:
 

@@ -15,6 +15,13 @@ enum NumberFormat {
         trimmed(value.description)
     }
 
+    /// A setting such as β or α for human output: 6 significant digits, so `1/√30` reads
+    /// `0.182574` rather than `0.18257418583505536` (`--json` keeps ``double(_:)``).
+    static func human(_ value: Double) -> String {
+        guard value.isFinite else { return value.description }
+        return String(format: "%.6g", value)
+    }
+
     /// A value rounded to `digits` significant digits for tables (`0.7312`, `12.5`).
     static func short(_ value: Double, digits: Int = 4) -> String {
         guard value.isFinite else { return value.description }
