@@ -73,6 +73,19 @@ import Testing
         #expect(daemon.stop() == 0)
     }
 
+    @Test func clientThatNeverReadsIsClosedAtTheOutputLimit() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        // 1 MiB echoes: the replies fill the socket at once, then the requests pile up.
+        let ping = RawClient.resp(["PING", String(repeating: "p", count: 1 << 20)])
+        var sent = 0
+        while sent < 100, client.send(ping) { sent += 1 }
+        #expect(sent < 100, "the daemon buffered over 100 MiB for a client that never reads")
+        #expect(sent >= 60, "closed before the 64 MiB limit")
+        #expect(try daemon.client().call("PING") == .status("PONG"))
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func jobsRunningWhenTheDaemonDiedAreMarkedFailedOnRestart() throws {
         let directory = makeTemporaryDirectory()
         let first = try DaemonProcess(directory: directory)
