@@ -14,6 +14,8 @@ state=$(mktemp -d /tmp/engram-demo.XXXXXX)
 work=$state/work
 mkdir -p "$work"
 export ENGRAM_SOCKET="$state/engramd.sock"
+# `engram ingest --background` writes its log under TMPDIR: keep it in the scratch folder.
+export TMPDIR="$state"
 engram() { "$bin/engram" "$@"; }
 daemon=
 
