@@ -23,7 +23,8 @@ cleanup() {
     if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -TERM "$daemon"; fi
     rm -rf "$state"
 }
-trap cleanup EXIT HUP INT PIPE TERM
+trap cleanup EXIT
+trap 'exit 1' HUP INT PIPE TERM
 
 section() { printf '\n== %s ==\n' "$*"; }
 
