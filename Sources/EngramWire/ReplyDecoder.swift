@@ -48,14 +48,12 @@ public struct ReplyDecoder {
 
     /// Appends bytes received from the server. Ignored after a terminal error.
     public mutating func feed(_ bytes: [UInt8]) {
-        guard failure == nil else { return }
-        buffer.append(contentsOf: bytes)
+        bytes.withUnsafeBytes { feed($0) }
     }
 
     /// Appends bytes received from the server. Ignored after a terminal error.
     public mutating func feed(_ bytes: ArraySlice<UInt8>) {
-        guard failure == nil else { return }
-        buffer.append(contentsOf: bytes)
+        bytes.withUnsafeBytes { feed($0) }
     }
 
     /// Bytes received and not yet consumed.

@@ -72,14 +72,12 @@ public struct RequestDecoder {
 
     /// Appends bytes read from the connection. Ignored after a terminal error.
     public mutating func feed(_ bytes: [UInt8]) {
-        guard failure == nil else { return }
-        buffer.append(contentsOf: bytes)
+        bytes.withUnsafeBytes { feed($0) }
     }
 
     /// Appends bytes read from the connection. Ignored after a terminal error.
     public mutating func feed(_ bytes: ArraySlice<UInt8>) {
-        guard failure == nil else { return }
-        buffer.append(contentsOf: bytes)
+        bytes.withUnsafeBytes { feed($0) }
     }
 
     /// Bytes received and not yet returned as part of a request.
