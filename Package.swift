@@ -27,11 +27,14 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CEngramSys"),
+        // Score kernels for small query batches (AVX2 and FMA where the CPU has them).
+        .target(name: "CEngramKernels"),
 
         // MARK: Libraries, by layer
 
         .target(
-            name: "EngramRetrieval", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
+            name: "EngramRetrieval", dependencies: ["CBLAS", "CEngramKernels"],
+            swiftSettings: swiftSettings),
         .target(name: "EngramFeatures", swiftSettings: swiftSettings),
         .target(
             name: "EngramStore", dependencies: ["CLMDB", "EngramRetrieval"],
@@ -63,13 +66,14 @@ let package = Package(
             name: "engram-bench",
             dependencies: [
                 "EngramRetrieval", "EngramFeatures", "EngramStore", "EngramWire", "CBLAS",
+                "CEngramKernels",
             ],
             swiftSettings: swiftSettings),
 
         // MARK: Tests: one target per library, and one that runs the built binaries
 
         .testTarget(
-            name: "EngramRetrievalTests", dependencies: ["EngramRetrieval"],
+            name: "EngramRetrievalTests", dependencies: ["EngramRetrieval", "CEngramKernels"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EngramFeaturesTests", dependencies: ["EngramFeatures"],

@@ -20,16 +20,40 @@ public struct PatternMatrix: @unchecked Sendable {
     /// Keeps the memory behind `base` alive; never read by the retrieval code.
     public let owner: AnyObject
 
+    /// An upper bound on every row's Euclidean norm, from whoever keeps the rows (see
+    /// ``rowNormBound(largestSquaredNorm:)``), or nil. Batch retrieval needs one per call; with
+    /// nil it computes it with one extra pass over the rows.
+    public let rowNormBound: Double?
+
     /// Wraps memory that `owner` keeps alive. O(1), copies nothing.
     ///
     /// - Precondition: `rows ≥ 0`, `dimension ≥ 1`, and `rows × dimension` readable floats at
-    ///   `base` that nobody writes while the view exists.
-    public init(base: UnsafePointer<Float>, rows: Int, dimension: Int, owner: AnyObject) {
+    ///   `base` that nobody writes while the view exists; `rowNormBound`, if given, at least
+    ///   the norm of every row (a bound on more rows than these is fine). A bound that is too
+    ///   small can make a batch answer differ from the single-query one.
+    public init(
+        base: UnsafePointer<Float>, rows: Int, dimension: Int, owner: AnyObject,
+        rowNormBound: Double? = nil
+    ) {
         precondition(rows >= 0 && dimension >= 1, "PatternMatrix: bad shape")
         self.base = base
         self.rows = rows
         self.dimension = dimension
         self.owner = owner
+        self.rowNormBound = rowNormBound
+    }
+
+    /// ‖row‖² of `dimension` floats at `row`, as the retrieval code computes it (+∞ for a
+    /// non-finite value). An owner that appends rows keeps the largest of these, and passes
+    /// ``rowNormBound(largestSquaredNorm:)`` of it to the views it creates. O(dimension).
+    public static func squaredNorm(ofRow row: UnsafePointer<Float>, dimension: Int) -> Double {
+        EngramRetrieval.squaredNorm(row, dimension)
+    }
+
+    /// The ``rowNormBound`` for rows whose largest ``squaredNorm(ofRow:dimension:)`` is
+    /// `largestSquaredNorm`, widened for the rounding of the Float32 sums.
+    public static func rowNormBound(largestSquaredNorm: Double) -> Double {
+        (largestSquaredNorm * 1.001).squareRoot()
     }
 
     /// Copies row-major `values` (`values.count / dimension` rows) into a 64-byte aligned buffer
@@ -63,7 +87,8 @@ public struct PatternMatrix: @unchecked Sendable {
     /// The first `count` rows: the bank "as of" an earlier size. O(1), shares the owner.
     public func prefix(_ count: Int) -> PatternMatrix {
         PatternMatrix(
-            base: base, rows: min(max(count, 0), rows), dimension: dimension, owner: owner)
+            base: base, rows: min(max(count, 0), rows), dimension: dimension, owner: owner,
+            rowNormBound: rowNormBound)
     }
 
     /// Checks that every value is finite. O(rows × dimension); retrieval does not call it (a

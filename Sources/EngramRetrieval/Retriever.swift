@@ -1,6 +1,7 @@
 // Hopfield retrieval: scores → weights → update, repeated, with masking, energies and flags.
 
 internal import CBLAS
+internal import CEngramKernels
 
 /// Answers queries over a ``PatternMatrix``. Stateless: every method is safe to call from any
 /// number of threads at once. A single query runs on the calling thread; parallelism across
@@ -349,6 +350,11 @@ extension Retriever {
         return result
     }
 
+    /// Batches of up to this many queries are scored by the small-batch kernel, which reads
+    /// the bank in place; larger ones by sgemm, whose packing of the bank then pays off. Set
+    /// from `engram-bench retrieval` (the batch scores table).
+    public static let smallBatchLimit = 32
+
     /// Rows per sgemm call, the same for every batch so that the product's blocking (and with
     /// it every score's rounding) never depends on the batch.
     static let batchBlockRows = 4096
@@ -391,10 +397,15 @@ extension Retriever {
             var first = 0
             while first < bank.rows {
                 let count = min(blockRows, bank.rows - first)
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(q), Int32(count), Int32(d), 1,
-                    states.baseAddress!, Int32(d), bank.base + first * d, Int32(d), 0, floats,
-                    Int32(count))
+                if q <= smallBatchLimit {
+                    engram_scores(
+                        bank.base + first * d, count, d, states.baseAddress!, q, floats, count)
+                } else {
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(q), Int32(count), Int32(d),
+                        1, states.baseAddress!, Int32(d), bank.base + first * d, Int32(d), 0,
+                        floats, Int32(count))
+                }
                 for index in 0..<q {
                     try absorbScores(
                         floats + index * count, first: first, count: count, bank: bank,

@@ -3,6 +3,8 @@
 // is bound by memory reads, and sgemv reaches only part of the read ceiling here (measured in
 // the retrieval benchmark).
 
+internal import CEngramKernels
+
 // MARK: - Dot-product kernel
 
 /// Rows scored per block: the block's Float32 and Float64 scores stay in L1.
@@ -163,32 +165,37 @@ private func dotRemainder(
     return a.sum() + tail
 }
 
-/// An upper bound on max_μ ‖ξ_μ‖ (+∞ if a row holds a non-finite value): one pass, squares
-/// summed in Float32 eight at a time, a row whose sum overflows redone in Float64.
+/// An upper bound on max_μ ‖ξ_μ‖ (+∞ if a row holds a non-finite value): the bank's own bound
+/// when its owner keeps one, else one pass over the rows.
 func maxRowNorm(_ bank: PatternMatrix) -> Double {
-    let d = bank.dimension
+    if let bound = bank.rowNormBound { return bound }
     var largest = 0.0
     for row in 0..<bank.rows {
-        let r = bank.base + row * d
-        var squares = SIMD8<Float>()
-        var j = 0
-        while j + 8 <= d {
-            let v = UnsafeRawPointer(r + j).loadUnaligned(as: SIMD8<Float>.self)
-            squares += v * v
-            j += 8
-        }
-        var sum = Double(squares.sum())
-        while j < d {
-            sum += Double(r[j]) * Double(r[j])
-            j += 1
-        }
-        if !sum.isFinite {
-            sum = (0..<d).reduce(0.0) { $0 + Double(r[$1]) * Double(r[$1]) }
-            guard sum.isFinite else { return .infinity }
-        }
-        largest = max(largest, sum)
+        largest = max(largest, squaredNorm(bank.base + row * bank.dimension, bank.dimension))
     }
-    return (largest * 1.001).squareRoot()
+    return PatternMatrix.rowNormBound(largestSquaredNorm: largest)
+}
+
+/// ‖r‖² of `count` floats: squares summed in Float32 eight at a time, redone in Float64 when
+/// that overflows; +∞ for a non-finite value.
+func squaredNorm(_ r: UnsafePointer<Float>, _ count: Int) -> Double {
+    var squares = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= count {
+        let v = UnsafeRawPointer(r + j).loadUnaligned(as: SIMD8<Float>.self)
+        squares += v * v
+        j += 8
+    }
+    var sum = Double(squares.sum())
+    while j < count {
+        sum += Double(r[j]) * Double(r[j])
+        j += 1
+    }
+    if !sum.isFinite {
+        sum = (0..<count).reduce(0.0) { $0 + Double(r[$1]) * Double(r[$1]) }
+        guard sum.isFinite else { return .infinity }
+    }
+    return sum
 }
 
 /// ⟨row, x⟩ accumulated in Float64: the fallback when a Float32 score overflows, and the
@@ -244,16 +251,24 @@ struct CandidateCollector {
     /// goes. Compares in Float32 against a floor rounded down (so nothing the Float64 floor
     /// would keep is missed) and converts only the entries it keeps; once the maximum is
     /// established nearly every entry costs one compare.
+    /// The entries below the floor, nearly all of them once the maximum is known, are
+    /// skipped by a vectorized search for the next one that is not.
     mutating func absorb(_ block: UnsafeBufferPointer<Float>, first: Int) {
         var blockTop = Float(top)
         var floor = Float(self.floor(below: top)).nextDown
-        for (offset, score) in block.enumerated() where score >= floor {
+        let base = block.baseAddress!
+        var index = 0
+        while true {
+            index += engram_first_at_least(base + index, block.count - index, floor)
+            guard index < block.count else { break }
+            let score = base[index]
             if score > blockTop {
                 blockTop = score
                 floor = Float(self.floor(below: Double(score))).nextDown
             }
-            rows.append(first + offset)
+            rows.append(first + index)
             scores.append(Double(score))
+            index += 1
         }
         top = max(top, Double(blockTop))
         if rows.count >= pruneAt { prune() }

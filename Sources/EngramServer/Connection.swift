@@ -15,10 +15,13 @@ struct Session: Sendable {
 ///
 /// An event loop serves it while that costs no waiting (``serveReady()``): it reads what has
 /// arrived without blocking, answers the requests that need neither the writer nor a query
-/// (`PING`, `GET`, `INFO`, errors …) and sends their replies without blocking. Everything else
-/// — a write waiting for its commit, a query, a reply the client is slow to take — moves the
-/// connection to a handler thread (``serveBlocking(_:)``), which may block; the connection
-/// returns to its loop afterwards. Requests are answered strictly in order either way.
+/// (`PING`, `GET`, `INFO`, errors …) and sends their replies without blocking. A single
+/// `COMPLETE` is queued in the query pool, which owns the connection until the answer: the
+/// worker that computed it appends the reply and goes on serving the connection as a loop
+/// would, then hands it on with ``resume``. Everything else — a write waiting for its commit,
+/// a reply the client is slow to take — moves the connection to a handler thread
+/// (``serveBlocking(_:)``), which may block; the connection returns to its loop afterwards.
+/// Requests are answered strictly in order in every case.
 ///
 /// Ownership: one thread at a time. The loop's epoll registration is one-shot, so no event is
 /// delivered while a thread owns the connection; whoever owns it last closes it.
@@ -37,6 +40,9 @@ final class Connection: @unchecked Sendable {
         case rearm
         /// Move to a handler thread, with the request that needs one (if any).
         case handOff(Arguments?)
+        /// Nothing: a query worker owns the connection until its `COMPLETE` is answered,
+        /// then passes the next step to ``resume``.
+        case queued
         /// Close now.
         case close
     }
@@ -46,6 +52,9 @@ final class Connection: @unchecked Sendable {
     /// True while the connection waits in its loop's epoll set; claimed with a
     /// compare-and-exchange by whoever takes it out (an event, or the shutdown sweep).
     let armed = Atomic<Bool>(false)
+    /// Where a query worker hands the connection on after answering its `COMPLETE`; set by
+    /// the event loops before the connection is first armed.
+    var resume: (@Sendable (Connection, Next) -> Void)?
     private let server: ServerContext
     private var decoder: RequestDecoder
     private var output: [UInt8] = []
@@ -101,8 +110,16 @@ final class Connection: @unchecked Sendable {
                 closeAfter(.shuttingDown)
                 return .handOff(nil)
             }
-            if Connection.waits(arguments) { return .handOff(arguments) }
-            if !answer(arguments) {
+            let keepOpen: Bool
+            if Connection.queues(arguments) {
+                guard let answered = startQuery(arguments) else { return .queued }
+                keepOpen = answered
+            } else if Connection.waits(arguments) {
+                return .handOff(arguments)
+            } else {
+                keepOpen = answer(arguments)
+            }
+            if !keepOpen {
                 closing = true
                 return .handOff(nil)
             }
@@ -120,6 +137,23 @@ final class Connection: @unchecked Sendable {
         case .pending: return .handOff(nil)
         case .failed: return .close
         }
+    }
+
+    /// Requests the query pool answers without a handler thread: a single `COMPLETE`.
+    static func queues(_ arguments: Arguments) -> Bool {
+        Command.Verb(arguments[0]) == .complete
+    }
+
+    /// Queues a `COMPLETE`. Returns nil when it was queued (the pool owns the connection
+    /// now); when it was answered at once, whether the connection stays open, as ``answer(_:)``.
+    private func startQuery(_ arguments: Arguments) -> Bool? {
+        let started = monotonicNanoseconds()
+        let immediate = server.dispatcher.start(arguments, session: session) { [self] outcome in
+            let keepOpen = finish(arguments, outcome, started: started)
+            if !keepOpen { closing = true }
+            resume?(self, keepOpen ? serveReady() : .handOff(nil))
+        }
+        return immediate.map { finish(arguments, $0, started: started) }
     }
 
     /// Commands that wait for the writer thread, the query pool or a backup.
@@ -237,7 +271,15 @@ final class Connection: @unchecked Sendable {
             output += compatible
             return true
         }
-        let outcome = server.dispatcher.handle(arguments, session: session)
+        return finish(
+            arguments, server.dispatcher.handle(arguments, session: session), started: started)
+    }
+
+    /// Appends the reply of a request that began at `started` (a reply over the size limit
+    /// becomes `REPLYTOOBIG`) and counts it; false when the connection must close after it.
+    private func finish(
+        _ arguments: Arguments, _ outcome: Dispatcher.Outcome, started: UInt64
+    ) -> Bool {
         let before = output.count
         outcome.reply.encode(into: &output, dialect: dialect)
         let size = output.count - before

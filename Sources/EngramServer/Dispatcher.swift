@@ -41,26 +41,95 @@ final class Dispatcher: Sendable {
         ) { _ in WireError.timeout(milliseconds: budget) }
     }
 
-    /// The reply to one request, and whether the connection closes after it.
-    func handle(_ arguments: Arguments, session: Session) -> (reply: Reply, close: Bool) {
+    /// A reply, and whether the connection closes after it.
+    typealias Outcome = (reply: Reply, close: Bool)
+
+    /// The reply to one request, and whether the connection closes after it. May block: on
+    /// the writer's commit, on a query, on a backup.
+    func handle(_ arguments: Arguments, session: Session) -> Outcome {
         if arguments.count == 1, Dispatcher.isPing(arguments[0]) { return (Dispatcher.pong, false) }
+        let verb: Command.Verb
+        let command: Command
+        switch parse(arguments, session: session) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let parsed): (verb, command) = parsed
+        }
+        if case .quit = command { return (.status("BYE"), true) }
+        return outcome(of: verb) { try execute(command) }
+    }
+
+    /// Starts a single `COMPLETE` without waiting for its answer. Returns the outcome when the
+    /// request is answered at once (a parse error, an unknown bank, a wrong dimension …);
+    /// otherwise returns nil, and `then` is called later with the outcome, on a query worker
+    /// thread, where it must not block. Any other request is run as ``handle(_:session:)``
+    /// runs it (so call this for `COMPLETE` only).
+    func start(
+        _ arguments: Arguments, session: Session,
+        then: @escaping @Sendable (Outcome) -> Void
+    ) -> Outcome? {
+        let command: Command
+        switch parse(arguments, session: session) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let parsed): command = parsed.1
+        }
+        guard case .complete(let request) = command else {
+            return handle(arguments, session: session)
+        }
+        let pending: PendingCompletion
+        do {
+            pending = try prepare(request, batch: false)
+        } catch {
+            return outcome(of: .complete) { throw error }
+        }
+        queryPool.submit(
+            QueryPool.Ticket(
+                bank: request.bank, query: pending.queries[0], parameters: pending.parameters,
+                asOf: pending.asOf, deadline: pending.deadline
+            ) { [self] answered in
+                then(
+                    outcome(of: .complete) {
+                        let (answer, used) = try answered.get()
+                        return try reply(pending, answers: [answer], over: used)
+                    })
+            })
+        return nil
+    }
+
+    /// A request that ends before it runs, with its reply.
+    private struct Refusal: Error {
+        let outcome: Outcome
+    }
+
+    /// The verb and the parsed command, or the reply that refuses them: an unknown verb, a
+    /// role without the permission, a malformed request.
+    private func parse(
+        _ arguments: Arguments, session: Session
+    ) -> Result<(Command.Verb, Command), Refusal> {
         guard let verb = Command.Verb(arguments[0]) else {
             do {
                 _ = try Command.parse(arguments)  // builds the UNKNOWN error with the verb list
             } catch {
-                return (error.toReply(), false)
+                return .failure(Refusal(outcome: (error.toReply(), false)))
             }
-            return (WireError(.unknown, "unknown command").toReply(), false)
+            return .failure(
+                Refusal(outcome: (WireError(.unknown, "unknown command").toReply(), false)))
         }
         guard session.role >= verb.requiredRole else {
             let error = WireError.permission(
                 verb, role: session.role.description, uid: session.peer.uid)
-            return (error.toReply(), false)
+            return .failure(Refusal(outcome: (error.toReply(), false)))
         }
         do {
-            let command = try Command.parse(arguments)
-            if case .quit = command { return (.status("BYE"), true) }
-            return (try execute(command), false)
+            return .success((verb, try Command.parse(arguments)))
+        } catch {
+            return .failure(Refusal(outcome: (error.toReply(), error.closesConnection)))
+        }
+    }
+
+    /// Runs `body` and maps what it throws to the reply of its domain's error.
+    private func outcome(of verb: Command.Verb, _ body: () throws -> Reply) -> Outcome {
+        do {
+            return (try body(), false)
         } catch let error as WireError {
             return (error.toReply(), error.closesConnection)
         } catch let error as StoreError {
@@ -164,7 +233,37 @@ final class Dispatcher: Sendable {
 
     // MARK: - Completion
 
+    /// A completion request checked against its bank, ready to run.
+    private struct PendingCompletion: Sendable {
+        let request: CompleteRequest
+        let batch: Bool
+        let queries: [Query]
+        let parameters: RetrievalParameters
+        let asOf: UInt64?
+        let deadline: UInt64
+        /// The bank as the request was checked; the query pool answers over its own, newer
+        /// snapshot.
+        let snapshot: BankSnapshot
+    }
+
     private func complete(_ request: CompleteRequest, batch: Bool) throws -> Reply {
+        let pending = try prepare(request, batch: batch)
+        if batch {
+            let answers = try completeAll(
+                pending.queries, over: pending.snapshot, pending.parameters,
+                deadline: pending.deadline)
+            return try reply(pending, answers: answers, over: pending.snapshot)
+        }
+        let (answer, used) = try queryPool.complete(
+            bank: request.bank, query: pending.queries[0], parameters: pending.parameters,
+            asOf: pending.asOf, deadline: pending.deadline
+        ).get()
+        return try reply(pending, answers: [answer], over: used)
+    }
+
+    /// Checks the as-of position, every query's dimension and the bank's size; sets the time
+    /// budget's deadline.
+    private func prepare(_ request: CompleteRequest, batch: Bool) throws -> PendingCompletion {
         let deadline =
             monotonicNanoseconds() + UInt64(configuration.queryTimeoutMilliseconds) * 1_000_000
         let asOf = request.options.asOf
@@ -182,28 +281,25 @@ final class Dispatcher: Sendable {
                 vector: batch ? index + 1 : nil)
         }
         guard snapshot.rows > 0 else { throw WireError.emptyBank(request.bank, asOf: asOf) }
-        let parameters = Dispatcher.parameters(request.options, bank: snapshot.info.spec)
-        let queries = request.queries.map { Query(values: $0.values, known: $0.known) }
-        let answers: [Completion]
-        let answeredOver: BankSnapshot
-        if batch {
-            answers = try completeAll(queries, over: snapshot, parameters, deadline: deadline)
-            answeredOver = snapshot
-        } else {
-            // The pool takes its own snapshot when the query's batch runs: at least as new.
-            let ticket = QueryPool.Ticket(
-                bank: request.bank, query: queries[0], parameters: parameters,
-                asOf: asOf.map(UInt64.init), deadline: deadline)
-            let (answer, used) = try queryPool.complete(ticket).get()
-            (answers, answeredOver) = ([answer], used)
-        }
-        if monotonicNanoseconds() > deadline {
-            throw timeout(answered: answers.count, of: queries.count)
+        return PendingCompletion(
+            request: request, batch: batch,
+            queries: request.queries.map { Query(values: $0.values, known: $0.known) },
+            parameters: Dispatcher.parameters(request.options, bank: snapshot.info.spec),
+            asOf: asOf.map(UInt64.init), deadline: deadline, snapshot: snapshot)
+    }
+
+    /// The reply to a completion whose answers came in over `snapshot`; `TIMEOUT` instead
+    /// when they came after the deadline.
+    private func reply(
+        _ pending: PendingCompletion, answers: [Completion], over snapshot: BankSnapshot
+    ) throws -> Reply {
+        if monotonicNanoseconds() > pending.deadline {
+            throw timeout(answered: answers.count, of: pending.queries.count)
         }
         let objects = answers.map {
-            completionObject($0, snapshot: answeredOver).toReply(format: request.options.format)
+            completionObject($0, snapshot: snapshot).toReply(format: pending.request.options.format)
         }
-        return batch ? .array(objects) : objects[0]
+        return pending.batch ? .array(objects) : objects[0]
     }
 
     /// MCOMPLETE on this thread, in chunks, checking the time budget between chunks.
@@ -211,9 +307,7 @@ final class Dispatcher: Sendable {
         _ queries: [Query], over snapshot: BankSnapshot, _ parameters: RetrievalParameters,
         deadline: UInt64
     ) throws -> [Completion] {
-        let matrix = PatternMatrix(
-            base: snapshot.base, rows: snapshot.rows, dimension: snapshot.dimension,
-            owner: snapshot.owner)
+        let matrix = snapshot.matrix
         var answers: [Completion] = []
         answers.reserveCapacity(queries.count)
         var start = 0

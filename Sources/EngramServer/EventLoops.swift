@@ -3,13 +3,16 @@ import Glibc
 import Synchronization
 
 /// The threads that serve connections: a few epoll loops for the requests that never wait,
-/// and a pool of handler threads for those that do.
+/// the query pool's workers for single queries, and a pool of handler threads for the
+/// requests that wait otherwise.
 ///
 /// Why not a thread per connection: with many clients sending small requests (`PING`, `GET`)
 /// the machine spends its time switching threads; one loop thread answers every connection
-/// that is ready in one wakeup. Writes and queries wait (for the group commit, for the query
-/// pool), so they run on handler threads and never stall a loop. Handlers are started on
-/// demand and kept; their number follows the connections that wait at the same time.
+/// that is ready in one wakeup. A single query goes from the loop to the query pool, whose
+/// worker sends the reply and re-arms the connection itself: no thread waits for it, and a
+/// query costs no thread switch of its own. Writes wait for the group commit (and an MCOMPLETE
+/// for its computation), so they run on handler threads and never stall a loop. Handlers are
+/// started on demand and kept; their number follows the connections that wait at once.
 ///
 /// Shutdown: once the server is stopping, each loop sends `-SHUTDOWN` to its idle
 /// connections and closes them (every tick, so connections coming back from handlers are
@@ -38,6 +41,7 @@ final class EventLoops: @unchecked Sendable {
 
     /// Starts serving an accepted connection (already in the connection table).
     func add(_ connection: Connection) {
+        connection.resume = { [self] connection, next in proceed(connection, next) }
         registry.withLock { $0[connection.session.id] = connection }
         connection.armed.store(true, ordering: .releasing)
         if csys_epoll_arm(epoll(of: connection), connection.fd, connection.session.id, 1) != 0 {
@@ -86,6 +90,8 @@ final class EventLoops: @unchecked Sendable {
             rearm(connection)
         case .close:
             finish(connection)
+        case .queued:
+            break
         case .handOff(let first):
             handlers.submit { [self] in
                 if connection.serveBlocking(first) {

@@ -12,52 +12,64 @@ import Glibc
 ///
 /// Workers: one per CPU core, so queries use every core without oversubscribing them. A query
 /// still waiting when its deadline passes is answered `TIMEOUT` without being computed.
+/// A ticket's `done` runs on the worker that answered it, in the order of the batch; it must
+/// not block (an event loop's connection sends its reply and goes back to its loop there).
 /// Thread-safe.
 final class QueryPool: @unchecked Sendable {
     /// Most queries answered by one batch call.
     static let maxBatch = 64
 
-    /// One waiting query and, once answered, its result.
-    final class Ticket: @unchecked Sendable {
+    typealias Outcome = Result<(Completion, BankSnapshot), any Error>
+
+    /// One waiting query and what to do with its answer.
+    final class Ticket: Sendable {
         let bank: String
         let query: Query
         let parameters: RetrievalParameters
         let asOf: UInt64?
         let deadline: UInt64
-        /// Written by a worker before `done` is signalled; read by the owner after.
-        var result: Result<(Completion, BankSnapshot), any Error>?
-        private let done = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        /// Called once, on a worker thread, with the answer or the error.
+        let done: @Sendable (Outcome) -> Void
 
         init(
             bank: String, query: Query, parameters: RetrievalParameters, asOf: UInt64?,
-            deadline: UInt64
+            deadline: UInt64, done: @escaping @Sendable (Outcome) -> Void
         ) {
             self.bank = bank
             self.query = query
             self.parameters = parameters
             self.asOf = asOf
             self.deadline = deadline
-            sem_init(done, 0, 0)
+            self.done = done
         }
+
+        /// Whether two tickets can share one batch call.
+        func matches(_ other: Ticket) -> Bool {
+            bank == other.bank && asOf == other.asOf && parameters == other.parameters
+        }
+    }
+
+    /// A one-shot rendezvous for ``complete(_:)``: a worker posts, the caller waits.
+    private final class Waiter: @unchecked Sendable {
+        private var outcome: Outcome?
+        private let done = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+
+        init() { sem_init(done, 0, 0) }
 
         deinit {
             sem_destroy(done)
             done.deallocate()
         }
 
-        func finish(_ outcome: Result<(Completion, BankSnapshot), any Error>) {
-            result = outcome
+        /// Written before `sem_post`, read after `sem_wait`: the semaphore orders the two.
+        func post(_ value: Outcome) {
+            outcome = value
             sem_post(done)
         }
 
-        func wait() -> Result<(Completion, BankSnapshot), any Error> {
+        func wait() -> Outcome {
             while sem_wait(done) != 0 {}
-            return result!
-        }
-
-        /// Whether two tickets can share one batch call.
-        func matches(_ other: Ticket) -> Bool {
-            bank == other.bank && asOf == other.asOf && parameters == other.parameters
+            return outcome!
         }
     }
 
@@ -79,13 +91,25 @@ final class QueryPool: @unchecked Sendable {
         }
     }
 
-    /// Queues a query and blocks until a worker answered it.
-    func complete(_ ticket: Ticket) -> Result<(Completion, BankSnapshot), any Error> {
+    /// Queues a ticket and returns at once; a worker calls its `done`.
+    func submit(_ ticket: Ticket) {
         pthread_mutex_lock(mutex)
         pending.append(ticket)
         pthread_cond_signal(wakeup)
         pthread_mutex_unlock(mutex)
-        return ticket.wait()
+    }
+
+    /// Queues a query and blocks until a worker answered it. For threads that may block.
+    func complete(
+        bank: String, query: Query, parameters: RetrievalParameters, asOf: UInt64?,
+        deadline: UInt64
+    ) -> Outcome {
+        let waiter = Waiter()
+        submit(
+            Ticket(
+                bank: bank, query: query, parameters: parameters, asOf: asOf,
+                deadline: deadline, done: { waiter.post($0) }))
+        return waiter.wait()
     }
 
     private func work() {
@@ -117,7 +141,7 @@ final class QueryPool: @unchecked Sendable {
         let now = monotonicNanoseconds()
         let live = batch.filter { ticket in
             guard ticket.deadline >= now else {
-                ticket.finish(.failure(timedOut(ticket)))
+                ticket.done(.failure(timedOut(ticket)))
                 return false
             }
             return true
@@ -127,17 +151,15 @@ final class QueryPool: @unchecked Sendable {
         do {
             snapshot = try store.snapshot(bank: first.bank, asOf: first.asOf)
         } catch {
-            for ticket in live { ticket.finish(.failure(error)) }
+            for ticket in live { ticket.done(.failure(error)) }
             return
         }
-        let matrix = PatternMatrix(
-            base: snapshot.base, rows: snapshot.rows, dimension: snapshot.dimension,
-            owner: snapshot.owner)
+        let matrix = snapshot.matrix
         if let answers = try? Retriever.completeBatch(
             live.map(\.query), in: matrix, parameters: first.parameters)
         {
             for (ticket, answer) in zip(live, answers) {
-                ticket.finish(.success((answer, snapshot)))
+                ticket.done(.success((answer, snapshot)))
             }
             return
         }
@@ -147,7 +169,7 @@ final class QueryPool: @unchecked Sendable {
             do {
                 let answer = try Retriever.completeBatch(
                     [ticket.query], in: matrix, parameters: ticket.parameters)
-                ticket.finish(.success((answer[0], snapshot)))
+                ticket.done(.success((answer[0], snapshot)))
             } catch {
                 let underlying: any Error
                 if case .query(_, let inner) = error {
@@ -155,7 +177,7 @@ final class QueryPool: @unchecked Sendable {
                 } else {
                     underlying = error
                 }
-                ticket.finish(.failure(underlying))
+                ticket.done(.failure(underlying))
             }
         }
     }

@@ -100,6 +100,9 @@ struct MatrixPublication: Sendable {
     var rows: RowBuffer
     var labels: LabelBuffer?
     var count: Int
+    /// The largest squared norm of the `count` rows (0 for none): snapshots pass it on, so
+    /// that batch retrieval need not find it with a pass over the bank.
+    var largestSquaredNorm: Double = 0
 }
 
 /// Writer-side staging: rows beyond the published count, possibly in a grown buffer.
@@ -107,17 +110,20 @@ struct MatrixStaging {
     var rows: RowBuffer
     var labels: LabelBuffer?
     var count: Int
+    var largestSquaredNorm: Double
     let normalization: Normalization
 
     init(_ publication: MatrixPublication, normalization: Normalization) {
         rows = publication.rows
         labels = publication.labels
         count = publication.count
+        largestSquaredNorm = publication.largestSquaredNorm
         self.normalization = normalization
     }
 
     var publication: MatrixPublication {
-        MatrixPublication(rows: rows, labels: labels, count: count)
+        MatrixPublication(
+            rows: rows, labels: labels, count: count, largestSquaredNorm: largestSquaredNorm)
     }
 
     /// Appends one row (raw values; normalized here for `l2` banks) and its label.
@@ -128,6 +134,8 @@ struct MatrixStaging {
         if normalization == .l2 {
             l2Normalize(UnsafeMutableBufferPointer(start: target, count: rows.dimension))
         }
+        largestSquaredNorm = max(
+            largestSquaredNorm, PatternMatrix.squaredNorm(ofRow: target, dimension: rows.dimension))
         if label != nil && labels == nil {
             let fresh = LabelBuffer(capacity: rows.capacity)
             for index in 0..<count { fresh.set(index, nil) }
@@ -168,6 +176,8 @@ public struct BankSnapshot: Sendable {
     public let dimension: Int
     let buffer: RowBuffer
     let labels: LabelBuffer?
+    /// Bounds the norm of every published row, and so of this prefix's.
+    let rowNormBound: Double
 
     init(info: BankInfo, publication: MatrixPublication, rows: Int) {
         self.info = info
@@ -175,6 +185,8 @@ public struct BankSnapshot: Sendable {
         self.dimension = publication.rows.dimension
         self.buffer = publication.rows
         self.labels = publication.labels
+        self.rowNormBound = PatternMatrix.rowNormBound(
+            largestSquaredNorm: publication.largestSquaredNorm)
     }
 
     /// Start of the row-major `rows × dimension` Float32 matrix, 64-byte aligned; valid while
@@ -184,9 +196,12 @@ public struct BankSnapshot: Sendable {
     /// The object that keeps `base` alive (for `PatternMatrix`).
     public var owner: AnyObject { buffer }
 
-    /// The rows as a retrieval matrix (normalized for `l2` banks); keeps the buffer alive.
+    /// The rows as a retrieval matrix (normalized for `l2` banks) with the bank's row-norm
+    /// bound; keeps the buffer alive.
     public var matrix: PatternMatrix {
-        PatternMatrix(base: base, rows: rows, dimension: dimension, owner: buffer)
+        PatternMatrix(
+            base: base, rows: rows, dimension: dimension, owner: buffer,
+            rowNormBound: rowNormBound)
     }
 
     /// Row `index` (0-based), `0..<rows`.

@@ -266,7 +266,8 @@ func loadMatrix(
         ? try startThread { [rows] in
             do {
                 try env.withRead { second in
-                    try loadRows(second, spec: spec, patterns: patterns, into: rows, split..<count)
+                    slot.largestSquaredNorm = try loadRows(
+                        second, spec: spec, patterns: patterns, into: rows, split..<count)
                 }
             } catch {
                 slot.error = error
@@ -274,24 +275,28 @@ func loadMatrix(
         } : nil
     let own = Result { try loadRows(txn, spec: spec, patterns: patterns, into: rows, 0..<split) }
     if let helper { pthread_join(helper, nil) }
-    try own.get()
+    let largest = max(try own.get(), slot.largestSquaredNorm)
     if let error = slot.error { throw error }
     let labelBuffer = try loadLabels(txn, labels, count: count, capacity: rows.capacity, spec.name)
-    return MatrixPublication(rows: rows, labels: labelBuffer, count: count)
+    return MatrixPublication(
+        rows: rows, labels: labelBuffer, count: count, largestSquaredNorm: largest)
 }
 
-/// A helper thread's error, written before the thread ends and read after `pthread_join`.
+/// A helper thread's error or result, written before the thread ends, read after `pthread_join`.
 private final class ErrorSlot: @unchecked Sendable {
     var error: (any Error)?
+    var largestSquaredNorm = 0.0
 }
 
-/// Copies the rows `range` (0-based; sequence numbers `range + 1`) into `rows`.
+/// Copies the rows `range` (0-based; sequence numbers `range + 1`) into `rows`; returns the
+/// largest squared norm among them, taken while each row is in cache.
 private func loadRows(
     _ txn: OpaquePointer, spec: BankSpec, patterns: MDB_dbi, into rows: RowBuffer,
     _ range: Range<Int>
-) throws {
-    guard !range.isEmpty else { return }
+) throws -> Double {
+    guard !range.isEmpty else { return 0 }
     let dimension = spec.dimension
+    var largest = 0.0
     try withCursor(txn, patterns) { cursor in
         var val = MDB_val()
         var key = MDB_val()
@@ -309,11 +314,13 @@ private func loadRows(
             if spec.normalization == .l2 {
                 l2Normalize(UnsafeMutableBufferPointer(start: target, count: dimension))
             }
+            largest = max(largest, PatternMatrix.squaredNorm(ofRow: target, dimension: dimension))
             index += 1
             more = try cursorGet(cursor, &key, &val, MDB_NEXT)
         }
         guard index == range.upperBound else { throw damaged(spec.name, "the pattern count") }
     }
+    return largest
 }
 
 private func loadLabels(

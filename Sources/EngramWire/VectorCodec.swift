@@ -28,13 +28,82 @@ public enum FloatText {
         return String(text.dropLast(2))
     }
 
-    /// Parses a strict decimal Float32; `nil` if malformed or not finite.
+    /// Parses a strict decimal Float32; `nil` if malformed or not finite. Correctly rounded.
+    ///
+    /// Most tokens (up to 15 significant digits, a power of ten within 10^±22) take a fast
+    /// path: one Float64 operation, then a rounding to Float32 that is exact unless the
+    /// Float64 lands on a midpoint between two Float32 values, which goes to `strtof` as every
+    /// other token does.
     public static func parseFloat(_ token: some Collection<UInt8>) -> Float? {
         guard isDecimal(token) else { return nil }
+        if let value = fastFloat(token) { return value }
         guard let value = Float(String(decoding: token, as: UTF8.self)), value.isFinite else {
             return nil
         }
         return value
+    }
+
+    /// Exact powers of ten in Float64.
+    private static let powersOfTen: [Double] = (0...22).map { exponent in
+        var value = 1.0
+        for _ in 0..<exponent { value *= 10 }
+        return value
+    }
+
+    /// The fast path of ``parseFloat(_:)`` for a token that ``isDecimal(_:)`` accepted, or nil
+    /// when it does not apply. Clinger's observation: with the digits m < 2^53 and 10^k exact,
+    /// m / 10^k (or m × 10^k) in one IEEE operation is the correctly rounded Float64 of the
+    /// decimal; rounding that to Float32 again is correct unless it sits exactly on a Float32
+    /// midpoint, or is out of the normal range.
+    static func fastFloat(_ token: some Collection<UInt8>) -> Float? {
+        var negative = false
+        var digits: UInt64 = 0
+        var significant = 0
+        var scale = 0
+        var inFraction = false
+        var exponent = 0
+        var exponentNegative = false
+        var inExponent = false
+        for byte in token {
+            switch byte {
+            case UInt8(ascii: "-") where !inExponent: negative = true
+            case UInt8(ascii: "-"): exponentNegative = true
+            case UInt8(ascii: "+"): break
+            case UInt8(ascii: "."): inFraction = true
+            case UInt8(ascii: "e"), UInt8(ascii: "E"): inExponent = true
+            default:
+                let digit = Int(byte &- UInt8(ascii: "0"))
+                if inExponent {
+                    guard exponent < 1000 else { return nil }
+                    exponent = exponent * 10 + digit
+                    continue
+                }
+                if digits == 0 && digit == 0 {
+                    if inFraction { scale -= 1 }
+                    continue  // leading zeros are not significant
+                }
+                significant += 1
+                guard significant <= 15 else { return nil }
+                digits = digits * 10 + UInt64(digit)
+                if inFraction { scale -= 1 }
+            }
+        }
+        let power = scale + (exponentNegative ? -exponent : exponent)
+        var wide = Double(digits)
+        if digits != 0 {
+            guard power >= -22 && power <= 22 else { return nil }
+            wide = power < 0 ? wide / powersOfTen[-power] : wide * powersOfTen[power]
+            guard wide >= Double(Float.leastNormalMagnitude),
+                wide <= Double(Float.greatestFiniteMagnitude)
+            else { return nil }
+        }
+        let narrow = Float(wide)
+        let back = Double(narrow)
+        if back != wide {
+            let neighbour = Double(wide > back ? narrow.nextUp : narrow.nextDown)
+            if (back + neighbour) / 2 == wide { return nil }  // a tie: strtof decides
+        }
+        return negative ? -narrow : narrow
     }
 
     /// Parses a strict decimal Float64; `nil` if malformed or not finite.

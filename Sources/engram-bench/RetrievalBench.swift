@@ -3,6 +3,7 @@
 // the same scores, and single-thread sgemm throughput for the batch.
 
 internal import CBLAS
+internal import CEngramKernels
 internal import EngramRetrieval
 internal import Glibc
 
@@ -24,6 +25,56 @@ enum RetrievalBench {
             try measure(rows: rows, dimension: dimension)
         }
         try normalizerCosts()
+        try batchKernels()
+    }
+
+    /// First-step scores of a batch: the small-batch kernel (no packing) against sgemm, both on
+    /// blocks of 4096 rows as the retriever calls them, by batch size. The retriever uses the
+    /// kernel up to ``Retriever/smallBatchLimit`` queries.
+    private static func batchKernels() throws {
+        let vector = engram_scores_vectorized() == 1 ? "AVX2+FMA" : "portable"
+        print(
+            "\nbatch scores: small-batch kernel (\(vector)) vs sgemm, microseconds per query "
+                + "(retriever: kernel up to \(Retriever.smallBatchLimit) queries)")
+        print(
+            pad("N", 8) + pad("d", 4) + pad("q", 4) + pad("kernel us", 10) + pad("sgemm us", 10)
+                + pad("sgemm/kernel", 13) + pad("kernel GF", 10))
+        for (rows, dimension) in [(10_000, 64), (100_000, 256)] {
+            let bank = RandomBank(rows: rows, dimension: dimension, seed: 3)
+            for q in [1, 4, 8, 12, 16, 24, 32, 48, 64] {
+                let states = (0..<q).flatMap { bank.noisyRow($0 * 131, seed: UInt64($0)) }
+                let block = 4096
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: q * block)
+                defer { scores.deallocate() }
+                let times = try roundRobin(budget: 0.4) {
+                    [
+                        {
+                            bank.blocks(block) { first, count in
+                                engram_scores(
+                                    bank.pointer + first * dimension, count, dimension, states, q,
+                                    scores, count)
+                            }
+                        },
+                        {
+                            bank.blocks(block) { first, count in
+                                cblas_sgemm(
+                                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(q), Int32(count),
+                                    Int32(dimension), 1, states, Int32(dimension),
+                                    bank.pointer + first * dimension, Int32(dimension), 0, scores,
+                                    Int32(count))
+                            }
+                        },
+                    ]
+                }
+                let flops = 2 * Double(rows * dimension * q)
+                print(
+                    pad("\(rows)", 8) + pad("\(dimension)", 4) + pad("\(q)", 4)
+                        + pad(fixed(times[0] / Double(q) * 1e6, 1), 10)
+                        + pad(fixed(times[1] / Double(q) * 1e6, 1), 10)
+                        + pad(fixed(times[1] / times[0], 2), 13)
+                        + pad(fixed(flops / times[0] / 1e9, 1), 10))
+            }
+        }
     }
 
     /// N × d cases; `ENGRAM_BENCH_SIZES=1000000x256,10000x64` picks others while tuning.
@@ -170,6 +221,15 @@ private final class RandomBank: @unchecked Sendable {
             i += 32
         }
         return (a + b + c + d).sum()
+    }
+
+    /// Calls `body(first, count)` for consecutive blocks of `size` rows.
+    func blocks(_ size: Int, _ body: (Int, Int) -> Void) {
+        var first = 0
+        while first < rows {
+            body(first, min(size, rows - first))
+            first += size
+        }
     }
 
     func sgemv(_ x: [Float]) {

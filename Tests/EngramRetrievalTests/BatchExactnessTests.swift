@@ -19,14 +19,20 @@ import Testing
             }
             let parameters = RetrievalParameters(
                 normalizer: normalizer, beta: beta, steps: 2, tolerance: 0, topK: rows)
+            // 40 queries go to sgemm; the slices, to the small-batch kernel's groups of four
+            // and its single-query tile.
             let together = try Retriever.completeBatch(queries, in: bank, parameters: parameters)
-            let part = try Retriever.completeBatch(
-                Array(queries[3..<20]), in: bank, parameters: parameters)
+            let slices = [3..<20, 0..<1, 7..<11, 30..<35]
+            let parts = try slices.map {
+                try Retriever.completeBatch(Array(queries[$0]), in: bank, parameters: parameters)
+            }
             for (index, query) in queries.enumerated() {
                 let single = try Retriever.complete(query, in: bank, parameters: parameters)
                 #expect(together[index] == single, "d \(dimension) query \(index)")
-                if (3..<20).contains(index) {
-                    #expect(part[index - 3] == single, "d \(dimension) query \(index)")
+                for (slice, part) in zip(slices, parts) where slice.contains(index) {
+                    #expect(
+                        part[index - slice.lowerBound] == single,
+                        "d \(dimension) query \(index) in \(slice)")
                 }
             }
         }

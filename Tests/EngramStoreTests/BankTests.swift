@@ -192,6 +192,43 @@ import Testing
         #expect(snapshot.info.spec.normalization == .l2)
     }
 
+    /// Snapshots carry a bound on their rows' norms (batch retrieval relies on it being at
+    /// least every row's norm): kept through appends, reopen, l2 scaling and as-of prefixes.
+    @Test func snapshotsBoundEveryRowNorm() throws {
+        let dir = TemporaryDirectory()
+        let options = smallOptions()
+        func check(_ store: Store, _ bank: String, asOf: UInt64? = nil) throws {
+            let snapshot = try store.snapshot(bank: bank, asOf: asOf)
+            let bound = try #require(snapshot.matrix.rowNormBound)
+            var largest = 0.0
+            for row in 0..<snapshot.rows {
+                let norm = snapshot.row(row).reduce(0.0) { $0 + Double($1) * Double($1) }
+                    .squareRoot()
+                #expect(norm <= bound, "\(bank) row \(row): norm \(norm) above bound \(bound)")
+                largest = max(largest, norm)
+            }
+            #expect(bound <= largest * 1.001 + 1e-12, "\(bank): bound \(bound) is loose")
+        }
+        do {
+            let store = try Store(directory: dir.path, options: options)
+            try store.createBank(BankSpec(name: "raw", dimension: 3))
+            try store.createBank(BankSpec(name: "unit", dimension: 3, normalization: .l2))
+            try check(store, "raw")
+            try store.append(bank: "raw", vectors: [[1, 2, 2], [0, 0, 0.5]])
+            try store.append(bank: "unit", vectors: [[30, 40, 0], [0, 0, 0]])
+            try check(store, "raw")
+            try check(store, "unit")
+            try store.append(bank: "raw", vectors: [[-6, 0, 8]])
+            try check(store, "raw")
+            #expect(try store.snapshot(bank: "raw").matrix.rowNormBound! >= 10)
+        }
+        let store = try Store(directory: dir.path, options: options)
+        try check(store, "raw")
+        try check(store, "unit")
+        let prefix = try store.snapshot(bank: "raw", asOf: 1).matrix
+        #expect(prefix.rowNormBound! >= 3)
+    }
+
     @Test func specAndMetadataSurviveReopen() throws {
         let dir = TemporaryDirectory()
         let spec = BankSpec(

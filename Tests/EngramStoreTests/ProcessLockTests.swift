@@ -16,7 +16,8 @@ import Testing
         child.arguments = [store, acks, "7"]
         try child.run()
         // The child holds the store once it acknowledged its first append.
-        for _ in 0..<4000 where child.isRunning && (try? String(contentsOfFile: acks)) == nil {
+        for _ in 0..<4000
+        where child.isRunning && (try? String(contentsOfFile: acks, encoding: .utf8)) == nil {
             usleep(5000)
         }
         #expect(child.isRunning)

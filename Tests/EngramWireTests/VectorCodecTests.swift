@@ -50,6 +50,47 @@ import Testing
         #expect(FloatText.parseFloat(bytes(token)) == nil)
     }
 
+    /// The fast path against `strtof` on decimals of every shape it takes: each token where
+    /// it answers must give strtof's bits; where it declines, parseFloat still must.
+    @Test func fastPathAgreesWithStrtofBitForBit() {
+        var generator = SplitMix64(seed: 29)
+        var fast = 0
+        var tokens = [
+            "0", "-0", "0.0", "000.000", "1", "0.1", "16777217", "16777219", "0.30000001",
+            "3.4028235e38", "3.4028236e38", "1.17549435e-38", "1.1754942e-38", "9007199254740993",
+            "123456789012345", "1234567890123456", "-7.000000476837158203125",
+        ]
+        for _ in 0..<60_000 {
+            let length = Int.random(in: 1...17, using: &generator)
+            var digits = (0..<length).map { _ in
+                String(Int.random(in: 0...9, using: &generator))
+            }.joined()
+            if Bool.random(using: &generator) {
+                let point = Int.random(in: 0...length, using: &generator)
+                digits.insert(".", at: digits.index(digits.startIndex, offsetBy: point))
+                if digits == "." { digits = "0." }
+            }
+            if Int.random(in: 0..<3, using: &generator) == 0 {
+                digits += "e\(Int.random(in: -30...30, using: &generator))"
+            }
+            tokens.append(Bool.random(using: &generator) ? "-" + digits : digits)
+        }
+        for _ in 0..<20_000 {
+            let value = Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &generator))
+            if value.isFinite { tokens.append(FloatText.format(value)) }
+        }
+        for token in tokens {
+            let reference = Float(token).flatMap { $0.isFinite ? $0 : nil }
+            #expect(
+                FloatText.parseFloat(bytes(token))?.bitPattern == reference?.bitPattern, "\(token)")
+            if let quick = FloatText.fastFloat(bytes(token)) {
+                fast += 1
+                #expect(quick.bitPattern == reference?.bitPattern, "fast path: \(token)")
+            }
+        }
+        #expect(fast > tokens.count / 2, "the fast path took \(fast) of \(tokens.count)")
+    }
+
     @Test func underflowRoundsToZero() {
         #expect(FloatText.parseFloat(bytes("1e-60")) == 0)
     }

@@ -1,0 +1,232 @@
+// Small-batch score kernels: see include/CEngramKernels.h for the contract.
+//
+// Why not sgemm: a GEMM packs its operands into cache-sized panels on every call, which for a
+// bank of N x d rows is a full copy of the bank. With a batch of a dozen queries that copy
+// costs about half as much as the multiplications themselves. These kernels read the bank in
+// place: blocks of rows small enough to stay in L2 are scored against every query, two rows
+// and four queries at a time (eight accumulators, six loads per eight multiply-adds).
+
+#include "CEngramKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/// Rows per block: 64 KiB of a 64-dimensional bank, well within a 512 KiB L2.
+static size_t block_rows(size_t d) {
+    size_t rows = (64 * 1024) / (d * sizeof(float));
+    return rows < 8 ? 8 : rows;
+}
+
+// MARK: - Portable
+
+/// <r, x> with eight partial sums, in the same order as the vector code's lanes, then the
+/// remainder; the compiler vectorizes the inner loop where it can.
+static float dot_portable(const float *r, const float *x, size_t d) {
+    float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        for (int k = 0; k < 8; k++) lanes[k] += r[j + k] * x[j + k];
+    }
+    float sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    float tail = 0;
+    for (; j < d; j++) tail += r[j] * x[j];
+    return sum + tail;
+}
+
+static void scores_portable(const float *bank, size_t rows, size_t d, const float *queries,
+                            size_t count, float *scores, size_t ldc) {
+    size_t block = block_rows(d);
+    for (size_t first = 0; first < rows; first += block) {
+        size_t end = first + block < rows ? first + block : rows;
+        for (size_t i = 0; i < count; i++) {
+            const float *x = queries + i * d;
+            for (size_t r = first; r < end; r++) {
+                scores[i * ldc + r] = dot_portable(bank + r * d, x, d);
+            }
+        }
+    }
+}
+
+// MARK: - AVX2 and FMA
+
+#if defined(__x86_64__)
+
+/// The sum of each of a[0..7]'s lanes, as one vector: ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7))
+/// for every accumulator alike, so a score's rounding does not depend on its slot.
+__attribute__((target("avx2,fma"))) static __m256 sum_lanes(const __m256 a[8]) {
+    __m256 h01 = _mm256_hadd_ps(a[0], a[1]);
+    __m256 h23 = _mm256_hadd_ps(a[2], a[3]);
+    __m256 h45 = _mm256_hadd_ps(a[4], a[5]);
+    __m256 h67 = _mm256_hadd_ps(a[6], a[7]);
+    __m256 h0123 = _mm256_hadd_ps(h01, h23);
+    __m256 h4567 = _mm256_hadd_ps(h45, h67);
+    __m128 low = _mm_add_ps(_mm256_castps256_ps128(h0123), _mm256_extractf128_ps(h0123, 1));
+    __m128 high = _mm_add_ps(_mm256_castps256_ps128(h4567), _mm256_extractf128_ps(h4567, 1));
+    return _mm256_set_m128(high, low);
+}
+
+/// Two rows against four queries: out[k] for k = 4 * row + query. A missing second row (at
+/// the end of a block) is given as a repeat of the first; the caller drops its scores.
+__attribute__((target("avx2,fma"))) static void tile_2x4(const float *r0, const float *r1,
+                                                         const float *const x[4], size_t d,
+                                                         float out[8]) {
+    __m256 a[8];
+    for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        _mm_prefetch((const char *)(r0 + 8 * d + j), _MM_HINT_T0);
+        _mm_prefetch((const char *)(r0 + 9 * d + j), _MM_HINT_T0);
+        __m256 v0 = _mm256_loadu_ps(r0 + j);
+        __m256 v1 = _mm256_loadu_ps(r1 + j);
+        for (int q = 0; q < 4; q++) {
+            __m256 xv = _mm256_loadu_ps(x[q] + j);
+            a[q] = _mm256_fmadd_ps(v0, xv, a[q]);
+            a[4 + q] = _mm256_fmadd_ps(v1, xv, a[4 + q]);
+        }
+    }
+    _mm256_storeu_ps(out, sum_lanes(a));
+    if (j == d) return;
+    for (int q = 0; q < 4; q++) {
+        float t0 = 0, t1 = 0;
+        for (size_t k = j; k < d; k++) {
+            t0 += r0[k] * x[q][k];
+            t1 += r1[k] * x[q][k];
+        }
+        out[q] += t0;
+        out[4 + q] += t1;
+    }
+}
+
+/// Four rows against one query, for the queries left over after the groups of four: the same
+/// multiply-adds and the same lane sums per score as ``tile_2x4``, so a score is the same in
+/// either tile.
+__attribute__((target("avx2,fma"))) static void tile_4x1(const float *const r[4],
+                                                         const float *x, size_t d,
+                                                         float out[4]) {
+    __m256 a[8];
+    for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        __m256 xv = _mm256_loadu_ps(x + j);
+        for (int k = 0; k < 4; k++) a[k] = _mm256_fmadd_ps(_mm256_loadu_ps(r[k] + j), xv, a[k]);
+    }
+    float sums[8];
+    _mm256_storeu_ps(sums, sum_lanes(a));
+    for (int k = 0; k < 4; k++) {
+        float t = 0;
+        for (size_t m = j; m < d; m++) t += r[k][m] * x[m];
+        out[k] = j == d ? sums[k] : sums[k] + t;
+    }
+}
+
+/// Queries `i ..< i + 4` against rows `first ..< end`.
+__attribute__((target("avx2,fma"))) static void group_of_four(const float *bank, size_t first,
+                                                              size_t end, size_t d,
+                                                              const float *queries, size_t i,
+                                                              float *scores, size_t ldc) {
+    const float *x[4];
+    for (size_t q = 0; q < 4; q++) x[q] = queries + (i + q) * d;
+    for (size_t r = first; r < end; r += 2) {
+        int pair = r + 1 < end;
+        const float *r0 = bank + r * d;
+        const float *r1 = pair ? r0 + d : r0;
+        float out[8];
+        tile_2x4(r0, r1, x, d, out);
+        for (size_t q = 0; q < 4; q++) {
+            scores[(i + q) * ldc + r] = out[q];
+            if (pair) scores[(i + q) * ldc + r + 1] = out[4 + q];
+        }
+    }
+}
+
+/// Query `i` alone against rows `first ..< end`.
+__attribute__((target("avx2,fma"))) static void single(const float *bank, size_t first,
+                                                       size_t end, size_t d, const float *x,
+                                                       float *out) {
+    for (size_t r = first; r < end; r += 4) {
+        size_t present = end - r < 4 ? end - r : 4;
+        const float *rows[4];
+        for (size_t k = 0; k < 4; k++) rows[k] = bank + (r + (k < present ? k : 0)) * d;
+        float sums[4];
+        tile_4x1(rows, x, d, sums);
+        for (size_t k = 0; k < present; k++) out[r + k] = sums[k];
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void scores_avx2(const float *bank, size_t rows,
+                                                            size_t d, const float *queries,
+                                                            size_t count, float *scores,
+                                                            size_t ldc) {
+    size_t block = block_rows(d);
+    size_t grouped = count & ~(size_t)3;
+    for (size_t first = 0; first < rows; first += block) {
+        size_t end = first + block < rows ? first + block : rows;
+        for (size_t i = 0; i < grouped; i += 4) {
+            group_of_four(bank, first, end, d, queries, i, scores, ldc);
+        }
+        for (size_t i = grouped; i < count; i++) {
+            single(bank, first, end, d, queries + i * d, scores + i * ldc);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static size_t first_at_least_avx2(const float *scores,
+                                                                     size_t count,
+                                                                     float floor) {
+    __m256 limit = _mm256_set1_ps(floor);
+    size_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        __m256 a = _mm256_cmp_ps(_mm256_loadu_ps(scores + i), limit, _CMP_GE_OQ);
+        __m256 b = _mm256_cmp_ps(_mm256_loadu_ps(scores + i + 8), limit, _CMP_GE_OQ);
+        __m256 c = _mm256_cmp_ps(_mm256_loadu_ps(scores + i + 16), limit, _CMP_GE_OQ);
+        __m256 e = _mm256_cmp_ps(_mm256_loadu_ps(scores + i + 24), limit, _CMP_GE_OQ);
+        if (_mm256_movemask_ps(_mm256_or_ps(_mm256_or_ps(a, b), _mm256_or_ps(c, e)))) break;
+    }
+    for (; i < count; i++) {
+        if (scores[i] >= floor) return i;
+    }
+    return count;
+}
+
+/// Whether the CPU runs AVX2 and FMA, asked once; racing first callers store the same answer.
+static int has_avx2_fma(void) {
+    static int cached = -1;
+    int known = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&cached, known, __ATOMIC_RELAXED);
+    }
+    return known;
+}
+
+#else
+
+static int has_avx2_fma(void) { return 0; }
+
+#endif
+
+int engram_scores_vectorized(void) { return has_avx2_fma(); }
+
+size_t engram_first_at_least(const float *scores, size_t count, float floor) {
+#if defined(__x86_64__)
+    if (has_avx2_fma()) return first_at_least_avx2(scores, count, floor);
+#endif
+    for (size_t i = 0; i < count; i++) {
+        if (scores[i] >= floor) return i;
+    }
+    return count;
+}
+
+void engram_scores(const float *bank, size_t rows, size_t d, const float *queries,
+                   size_t count, float *scores, size_t ldc) {
+#if defined(__x86_64__)
+    if (has_avx2_fma()) {
+        scores_avx2(bank, rows, d, queries, count, scores, ldc);
+        return;
+    }
+#endif
+    scores_portable(bank, rows, d, queries, count, scores, ldc);
+}
