@@ -4,7 +4,8 @@
 // bank of N x d rows is a full copy of the bank. With a batch of a dozen queries that copy
 // costs about half as much as the multiplications themselves. These kernels read the bank in
 // place: blocks of rows small enough to stay in L2 are scored against every query, two rows
-// and four queries at a time (eight accumulators, six loads per eight multiply-adds).
+// and four queries at a time (eight accumulators, six loads per eight multiply-adds); the one
+// to three queries left over go two and one at a time against four rows.
 
 #include "CEngramKernels.h"
 
@@ -99,9 +100,9 @@ __attribute__((target("avx2,fma"))) static void tile_2x4(const float *r0, const 
     }
 }
 
-/// Four rows against one query, for the queries left over after the groups of four: the same
-/// multiply-adds and the same lane sums per score as ``tile_2x4``, so a score is the same in
-/// either tile.
+/// Four rows against one query, for the query left over after the groups of four and the
+/// pair: the same multiply-adds and the same lane sums per score as ``tile_2x4``, so a score is
+/// the same in every tile.
 __attribute__((target("avx2,fma"))) static void tile_4x1(const float *const r[4],
                                                          const float *x, size_t d,
                                                          float out[4]) {
@@ -118,6 +119,55 @@ __attribute__((target("avx2,fma"))) static void tile_4x1(const float *const r[4]
         float t = 0;
         for (size_t m = j; m < d; m++) t += r[k][m] * x[m];
         out[k] = j == d ? sums[k] : sums[k] + t;
+    }
+}
+
+/// Four rows against two queries, for a pair of queries left over after the groups of four:
+/// out[4 * query + row], with the same multiply-adds and lane sums per score as ``tile_2x4``.
+__attribute__((target("avx2,fma"))) static void tile_4x2(const float *const r[4],
+                                                         const float *x0, const float *x1,
+                                                         size_t d, float out[8]) {
+    __m256 a[8];
+    for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        __m256 y0 = _mm256_loadu_ps(x0 + j);
+        __m256 y1 = _mm256_loadu_ps(x1 + j);
+        for (int k = 0; k < 4; k++) {
+            __m256 v = _mm256_loadu_ps(r[k] + j);
+            a[k] = _mm256_fmadd_ps(v, y0, a[k]);
+            a[4 + k] = _mm256_fmadd_ps(v, y1, a[4 + k]);
+        }
+    }
+    _mm256_storeu_ps(out, sum_lanes(a));
+    if (j == d) return;
+    for (int k = 0; k < 4; k++) {
+        float t0 = 0, t1 = 0;
+        for (size_t m = j; m < d; m++) {
+            t0 += r[k][m] * x0[m];
+            t1 += r[k][m] * x1[m];
+        }
+        out[k] += t0;
+        out[4 + k] += t1;
+    }
+}
+
+/// Queries `i` and `i + 1` against rows `first ..< end`.
+__attribute__((target("avx2,fma"))) static void pair(const float *bank, size_t first,
+                                                     size_t end, size_t d, const float *queries,
+                                                     size_t i, float *scores, size_t ldc) {
+    const float *x0 = queries + i * d;
+    const float *x1 = x0 + d;
+    for (size_t r = first; r < end; r += 4) {
+        size_t present = end - r < 4 ? end - r : 4;
+        const float *rows[4];
+        for (size_t k = 0; k < 4; k++) rows[k] = bank + (r + (k < present ? k : 0)) * d;
+        float out[8];
+        tile_4x2(rows, x0, x1, d, out);
+        for (size_t k = 0; k < present; k++) {
+            scores[i * ldc + r + k] = out[k];
+            scores[(i + 1) * ldc + r + k] = out[4 + k];
+        }
     }
 }
 
@@ -166,9 +216,12 @@ __attribute__((target("avx2,fma"))) static void scores_avx2(const float *bank, s
         for (size_t i = 0; i < grouped; i += 4) {
             group_of_four(bank, first, end, d, queries, i, scores, ldc);
         }
-        for (size_t i = grouped; i < count; i++) {
-            single(bank, first, end, d, queries + i * d, scores + i * ldc);
+        size_t i = grouped;
+        if (count - i >= 2) {
+            pair(bank, first, end, d, queries, i, scores, ldc);
+            i += 2;
         }
+        if (i < count) single(bank, first, end, d, queries + i * d, scores + i * ldc);
     }
 }
 

@@ -1,3 +1,4 @@
+public import EngramWire
 import Glibc
 
 /// How hard a commit pushes data to disk; maps onto the store's sync policy.
@@ -32,6 +33,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Threads that answer single `COMPLETE` queries in combined batches; 0 means one per
     /// online CPU.
     public var queryWorkers: Int = 0
+    /// Request and reply size limits of every connection (see `WireLimits`); going over a
+    /// request limit is a terminal `TOOBIG`.
+    public var wireLimits: WireLimits = .default
+    /// The most a client may leave pending while it does not read its replies: requests read
+    /// but not yet answered plus replies not yet sent. Beyond it the connection is closed, as
+    /// Redis's client-output-buffer-limit does.
+    public var maxPendingBytes: Int = 64 << 20
     /// Permission bits of a socket the daemon binds itself.
     public var socketMode: UInt32 = 0o660
     /// Group of a socket the daemon binds itself; `nil` leaves the daemon's group.

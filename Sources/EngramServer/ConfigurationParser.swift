@@ -14,6 +14,12 @@ extension ServerConfiguration {
         ("max-connections", "connections served at once; more get -BUSY (256)"),
         ("query-timeout-ms", "time budget of one query, in milliseconds (5000)"),
         ("query-workers", "threads answering COMPLETE in combined batches (0: one per CPU)"),
+        ("max-inline-bytes", "longest inline request line, e.g. 1M (1M)"),
+        ("max-bulk-bytes", "longest bulk string in a RESP request (64M)"),
+        ("max-arguments", "most arguments in one request (1048576)"),
+        ("max-request-bytes", "most argument bytes in one request (512M)"),
+        ("max-reply-bytes", "largest reply; a bigger one becomes -TOOBIG (256M)"),
+        ("max-pending-bytes", "unanswered requests plus unsent replies of a client (64M)"),
         ("socket-mode", "octal mode of a socket bound by the daemon (0660)"),
         ("socket-group", "group name or gid of a socket bound by the daemon (daemon's)"),
         ("admin-uids", "users with the admin role (0 and the daemon's own uid)"),
@@ -175,6 +181,13 @@ extension ServerConfiguration {
         case "query-timeout-ms":
             queryTimeoutMilliseconds = try Self.parseCount(value, range: 1...86_400_000)
         case "query-workers": queryWorkers = try Self.parseCount(value, range: 0...1024)
+        case "max-inline-bytes": wireLimits.maxInlineLength = try Self.parseSize(value)
+        case "max-bulk-bytes": wireLimits.maxBulkLength = try Self.parseSize(value)
+        case "max-arguments":
+            wireLimits.maxArguments = try Self.parseCount(value, range: 2...(1 << 30))
+        case "max-request-bytes": wireLimits.maxRequestBytes = try Self.parseSize(value)
+        case "max-reply-bytes": wireLimits.maxReplyBytes = try Self.parseSize(value)
+        case "max-pending-bytes": maxPendingBytes = try Self.parseSize(value)
         case "socket-mode":
             guard let mode = UInt32(value, radix: 8), mode <= 0o777 else {
                 throw ConfigurationError("'\(value)' is not an octal mode like 0660")

@@ -28,11 +28,9 @@ struct Session: Sendable {
 final class Connection: @unchecked Sendable {
     static let readSize = 64 << 10
     /// Pending output is sent once it passes this; a client that does not read then holds
-    /// its handler thread, which keeps reading its requests up to ``maxUnreadBytes``.
+    /// its handler thread, which keeps reading its requests up to the configuration's
+    /// `maxPendingBytes`.
     static let flushThreshold = 256 << 10
-    /// The most a client may leave pending while it does not read its replies: requests read
-    /// but not yet answered plus replies not yet sent. Beyond it the connection is closed.
-    static let maxUnreadBytes = 64 << 20
 
     /// What the event loop does next with a connection it served.
     enum Next {
@@ -309,7 +307,7 @@ final class Connection: @unchecked Sendable {
     /// Sends the pending output, waiting while the client does not take it. Meanwhile the
     /// client's input is still read (into the decoder, answered later in order): a client that
     /// writes a long pipeline before reading any reply would otherwise block in its `send`
-    /// while we block in ours. A client that leaves more than ``maxUnreadBytes`` of requests
+    /// while we block in ours. A client that leaves more than `maxPendingBytes` of requests
     /// and replies pending is closed, as Redis's client-output-buffer-limit does. False when
     /// the connection must close (that limit, EPIPE, ECONNRESET); the daemon never sees
     /// SIGPIPE (MSG_NOSIGNAL).
@@ -358,7 +356,8 @@ final class Connection: @unchecked Sendable {
         if count > 0 {
             decoder.feed(UnsafeRawBufferPointer(rebasing: input[0..<count]))
             readDuringFlush = true
-            guard decoder.bufferedByteCount + pending <= Connection.maxUnreadBytes else {
+            guard decoder.bufferedByteCount + pending <= server.configuration.maxPendingBytes
+            else {
                 server.log.warning(
                     "closing a connection that does not read its replies",
                     ("conn", "\(session.id)"),

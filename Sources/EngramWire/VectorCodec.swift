@@ -24,7 +24,11 @@ public enum FloatText {
     }
 
     private static func trimmed(_ text: String) -> String {
-        guard text.hasSuffix(".0") else { return text }
+        // On the UTF-8 bytes: String.hasSuffix compares Unicode characters, a cost here.
+        let bytes = text.utf8
+        guard bytes.count >= 2, bytes.last == UInt8(ascii: "0"),
+            bytes[bytes.index(bytes.endIndex, offsetBy: -2)] == UInt8(ascii: ".")
+        else { return text }
         return String(text.dropLast(2))
     }
 

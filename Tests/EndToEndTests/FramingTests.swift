@@ -96,6 +96,38 @@ import Testing
         #expect(daemon.stop() == 0)
     }
 
+    /// Every wire limit is a setting: small ones are enforced as configured, each with its
+    /// error, and what they refuse costs only the request (or connection) that broke them.
+    @Test func configuredLimitsAreEnforced() throws {
+        let daemon = try DaemonProcess(arguments: [
+            "--max-inline-bytes", "256", "--max-bulk-bytes", "512", "--max-arguments", "8",
+            "--max-reply-bytes", "300",
+        ])
+        let setup = try daemon.client()
+        #expect(try setup.call("BANK.CREATE", "b", "DIM", "32") == .status("OK"))
+        let row = (0..<32).map { "0.123\($0 + 10)" }.joined(separator: ",")
+        #expect(try setup.call("STORE", "b", row) == .integer(1))
+        // A reply over max-reply-bytes becomes TOOBIG and the connection stays open.
+        #expect(try setup.call("GET", "b", "1").errorCode == "TOOBIG")
+        #expect(try setup.call("PING") == .status("PONG"))
+
+        let inline = try daemon.client()
+        inline.send("PING " + String(repeating: "x", count: 300) + "\r\n")
+        #expect(try inline.reply().errorCode == "TOOBIG")
+        #expect(inline.isClosedByPeer())
+
+        let bulk = try daemon.client()
+        #expect(try bulk.call("PING", String(repeating: "y", count: 600)).errorCode == "TOOBIG")
+        #expect(bulk.isClosedByPeer())
+
+        let arguments = try daemon.client()
+        #expect(try arguments.call(Array(repeating: "PING", count: 9)).errorCode == "TOOBIG")
+        #expect(arguments.isClosedByPeer())
+
+        #expect(try daemon.client().call("PING", "within") == .bulk(Array("within".utf8)))
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func quitSaysByeAndCloses() throws {
         let daemon = try DaemonProcess()
         let client = try daemon.client()

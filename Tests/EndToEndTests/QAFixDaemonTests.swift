@@ -73,15 +73,18 @@ import Testing
         #expect(daemon.stop() == 0)
     }
 
-    @Test func clientThatNeverReadsIsClosedAtTheOutputLimit() throws {
-        let daemon = try DaemonProcess()
+    /// The default limit (64 MiB) and a configured one (`max-pending-bytes`).
+    @Test(arguments: [64, 16])
+    func clientThatNeverReadsIsClosedAtTheOutputLimit(mebibytes: Int) throws {
+        let daemon = try DaemonProcess(
+            arguments: mebibytes == 64 ? [] : ["--max-pending-bytes", "\(mebibytes)M"])
         let client = try daemon.client()
         // 1 MiB echoes: the replies fill the socket at once, then the requests pile up.
         let ping = RawClient.resp(["PING", String(repeating: "p", count: 1 << 20)])
         var sent = 0
         while sent < 100, client.send(ping) { sent += 1 }
-        #expect(sent < 100, "the daemon buffered over 100 MiB for a client that never reads")
-        #expect(sent >= 60, "closed before the 64 MiB limit")
+        #expect(sent < mebibytes + 36, "the daemon buffered far over \(mebibytes) MiB")
+        #expect(sent >= mebibytes - 4, "closed before the \(mebibytes) MiB limit")
         #expect(try daemon.client().call("PING") == .status("PONG"))
         #expect(daemon.stop() == 0)
     }

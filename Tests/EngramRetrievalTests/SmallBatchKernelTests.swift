@@ -16,7 +16,7 @@ import Testing
             (0..<dimension).map { _ in Float(generator.uniform(-1, 1)) }
         }
         let alone = queries.map { scores(bank, rows, dimension, [$0])[0] }
-        for batch in [1, 2, 3, 4, 5, 8, 9, 13] {
+        for batch in [1, 2, 3, 4, 5, 6, 7, 8, 9, 13] {
             for start in [0, 13 - batch] {
                 let members = Array(queries[start..<start + batch])
                 let together = scores(bank, rows, dimension, members)

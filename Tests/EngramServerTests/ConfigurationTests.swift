@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 
@@ -70,6 +71,54 @@ import Testing
         #expect(configuration.sync == .noMetaSync)
         #expect(configuration.roles.readerGIDs == IDSet(ids: [0, 1]))
         #expect(configuration.roles.adminUIDs == IDSet())
+    }
+
+    @Test func wireLimitsAreSettings() throws {
+        let configuration = try parse([
+            "--max-inline-bytes", "4K", "--max-bulk-bytes=1M", "--max-arguments", "100",
+            "--max-request-bytes", "2M", "--max-reply-bytes", "8M", "--max-pending-bytes", "16M",
+        ])
+        #expect(configuration.wireLimits.maxInlineLength == 4 << 10)
+        #expect(configuration.wireLimits.maxBulkLength == 1 << 20)
+        #expect(configuration.wireLimits.maxArguments == 100)
+        #expect(configuration.wireLimits.maxRequestBytes == 2 << 20)
+        #expect(configuration.wireLimits.maxReplyBytes == 8 << 20)
+        #expect(configuration.maxPendingBytes == 16 << 20)
+        #expect(try parse([]).wireLimits == .default)
+        let bad = [
+            ["--max-arguments", "1"], ["--max-bulk-bytes", "0"], ["--max-reply-bytes", "x"],
+        ]
+        for arguments in bad {
+            #expect(throws: ConfigurationError.self) { try parse(arguments) }
+        }
+    }
+
+    /// The shipped config file documents settings as `key = value` lines, most of them
+    /// commented out: each of them, as given, must be a setting the daemon accepts.
+    @Test func everySettingInTheShippedConfigFileParses() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(
+            contentsOf: root.appendingPathComponent("deploy/engramd.conf"), encoding: .utf8)
+        let keyCharacters = Set("abcdefghijklmnopqrstuvwxyz-")
+        var settings = 0
+        for line in text.split(separator: "\n") {
+            var body = line.trimmingCharacters(in: .whitespaces)
+            if body.hasPrefix("# ") { body.removeFirst(2) }
+            guard let equals = body.firstIndex(of: "=") else { continue }
+            let key = body[..<equals].trimmingCharacters(in: .whitespaces)
+            let value = body[body.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            // Prose with an "=" in it, and placeholders such as <the daemon's group>.
+            guard !key.isEmpty, key.allSatisfy(keyCharacters.contains), !value.hasPrefix("<")
+            else { continue }
+            // The shipped file names the group `engram`, which exists where it is installed.
+            let resolvable = value == "engram" ? "0" : value
+            #expect(throws: Never.self, "\(key) = \(value)") {
+                _ = try parse(["--\(key)", resolvable])
+            }
+            settings += 1
+        }
+        #expect(settings >= 15, "found \(settings) settings in deploy/engramd.conf")
     }
 
     @Test func sizesTakeBinaryUnits() throws {
