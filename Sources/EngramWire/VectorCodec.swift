@@ -39,6 +39,14 @@ public enum FloatText {
     /// Float64 lands on a midpoint between two Float32 values, which goes to `strtof` as every
     /// other token does.
     public static func parseFloat(_ token: some Collection<UInt8>) -> Float? {
+        // Scanned as raw bytes where the storage allows it: no index checks, no retains.
+        if let value = token.withContiguousStorageIfAvailable({ parseContiguous($0) }) {
+            return value
+        }
+        return parseContiguous(token)
+    }
+
+    private static func parseContiguous(_ token: some Collection<UInt8>) -> Float? {
         guard isDecimal(token) else { return nil }
         if let value = fastFloat(token) { return value }
         guard let value = Float(String(decoding: token, as: UTF8.self)), value.isFinite else {

@@ -103,7 +103,9 @@ final class PatternCSVReader {
         values.reserveCapacity(cells.count)
         for (index, cell) in cells.enumerated() {
             let bytes = UnsafeBufferPointer(rebasing: line[cell])
-            if let value = Self.fastFloat(bytes) {
+            // A strict finite decimal, parsed without allocating; anything else goes to the
+            // careful path, which accepts `?` and blanks or explains the error.
+            if let value = FloatText.parseFloat(bytes) {
                 values.append(value)
                 continue
             }
@@ -120,19 +122,6 @@ final class PatternCSVReader {
             throw failure(line: lineNumber, "every component is unknown")
         }
         return PatternRow(line: lineNumber, values: values, label: label)
-    }
-
-    /// A strict decimal that is a finite Float32, parsed without allocating; nil sends the
-    /// cell to the careful path, which accepts `?` and blanks or explains the error.
-    private static func fastFloat(_ bytes: UnsafeBufferPointer<UInt8>) -> Float? {
-        guard !bytes.isEmpty, bytes.count < 64, FloatText.isDecimal(bytes) else { return nil }
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) {
-            buffer -> Float? in
-            for (index, byte) in bytes.enumerated() { buffer[index] = CChar(bitPattern: byte) }
-            buffer[bytes.count] = 0
-            let value = strtof(buffer.baseAddress!, nil)
-            return value.isFinite ? value : nil
-        }
     }
 
     /// The cell without surrounding blanks and one pair of double quotes.
