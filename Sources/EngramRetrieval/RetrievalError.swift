@@ -2,6 +2,7 @@
 /// to put on the wire) and a ``message`` that says what to do about it.
 ///
 /// Nothing is computed when an error is thrown: a refused request leaves no partial answer.
+/// ``deadline`` is the one error thrown midway: the work done until then is discarded.
 public enum RetrievalError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A query, mask or state has `actual` components but the bank has `expected`.
     case dimension(expected: Int, actual: Int)
@@ -30,6 +31,11 @@ public enum RetrievalError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The bank has no patterns.
     case emptyBank
 
+    /// The call's ``Deadline`` passed before it finished; the call was stopped (between two
+    /// update steps or two blocks of rows) and returned nothing. Thrown for a whole batch,
+    /// never for one of its queries.
+    case deadline
+
     /// Query `index` of a batch was refused for `underlying`; the batch was not answered.
     indirect case query(index: Int, underlying: RetrievalError)
 
@@ -45,6 +51,7 @@ public enum RetrievalError: Error, Sendable, Hashable, CustomStringConvertible {
         case .topK: "topK"
         case .allMasked: "allMasked"
         case .emptyBank: "emptyBank"
+        case .deadline: "deadline"
         case .query(_, let underlying): underlying.code
         }
     }
@@ -75,6 +82,9 @@ public enum RetrievalError: Error, Sendable, Hashable, CustomStringConvertible {
             "the mask hides every component; mark at least one component as known"
         case .emptyBank:
             "the bank holds no patterns; append patterns before querying"
+        case .deadline:
+            "the retrieval ran past its deadline and was stopped; allow more time, or use "
+                + "fewer steps, a smaller batch or a smaller bank (an earlier as-of)"
         case .query(let index, let underlying):
             "query \(index) of the batch: \(underlying.message)"
         }

@@ -6,7 +6,8 @@ internal import CEngramKernels
 /// Answers queries over a ``PatternMatrix``. Stateless: every method is safe to call from any
 /// number of threads at once. A single query runs on the calling thread; parallelism across
 /// queries is the caller's business. Answers are deterministic: they do not depend on the
-/// number of threads (OpenBLAS is pinned to one thread, see ``completeBatch(_:in:parameters:)``).
+/// number of threads (OpenBLAS is pinned to one thread, see
+/// ``completeBatch(_:in:parameters:deadline:)``).
 public enum Retriever {
     /// Completes one query.
     ///
@@ -18,32 +19,52 @@ public enum Retriever {
     /// Complexity: per step one streaming pass over the bank (rows × dimension reads), plus
     /// work on the candidates near the top score and O(support × dimension) for the update.
     ///
+    /// With a `deadline`, the call checks it before every step and before every block of
+    /// 1024 rows of each pass (one clock read per block), so it stops within about one
+    /// block's work (plus one step's update) of the deadline. Without one
+    /// (nil, the default) nothing is checked and the call runs to its end. A deadline never
+    /// changes an answer: a call that finishes returns exactly what it returns without one.
+    ///
     /// - Throws: ``RetrievalError`` for invalid parameters, a query of the wrong dimension, a
     ///   NaN or infinity in the query's known values or in a bank row it reaches, a mask that
     ///   hides everything, or an empty bank. Nothing is computed then.
+    ///   ``RetrievalError/deadline`` when `deadline` passed before the answer was complete
+    ///   (a deadline already passed is reported after the checks above, before any pass over
+    ///   the bank); nothing partial is returned.
     public static func complete(
-        _ query: Query, in bank: PatternMatrix, parameters: RetrievalParameters
+        _ query: Query, in bank: PatternMatrix, parameters: RetrievalParameters,
+        deadline: Deadline? = nil
     ) throws(RetrievalError) -> Completion {
         try parameters.validate()
         guard bank.rows > 0 else { throw .emptyBank }
         let prepared = try PreparedQuery(query, dimension: bank.dimension, parameters: parameters)
-        return try iterate(prepared, in: bank, parameters: parameters, first: nil)
+        return try iterate(
+            prepared, in: bank, parameters: parameters, first: nil, deadline: deadline)
     }
 
     /// Completes many queries; the first step's scores of all of them come from one matrix
     /// product (cblas_sgemm over blocks of rows, so that the score matrix never exceeds a few
     /// megabytes; batches of more than 256 queries take one pass over the bank per 256), later
-    /// steps run per query as in ``complete(_:in:parameters:)``.
+    /// steps run per query as in ``complete(_:in:parameters:deadline:)``.
     ///
     /// OpenBLAS is set to one thread the first time this is called. The product only selects
     /// candidates (its last bits depend on the batch's shape); they are re-scored with the
     /// single-query kernel, so every answer is bit for bit that of
-    /// ``complete(_:in:parameters:)``, whatever else is in the batch.
+    /// ``complete(_:in:parameters:deadline:)``, whatever else is in the batch.
     ///
-    /// - Throws: the errors of ``complete(_:in:parameters:)``; a bad query is reported as
-    ///   ``RetrievalError/query(index:underlying:)`` and no query is answered.
+    /// One `deadline` covers the whole batch. It is checked before every block of
+    /// 4096 rows of the first step's pass, and then as
+    /// ``complete(_:in:parameters:deadline:)`` checks it, for each query in turn. Callers
+    /// that combine requests with different deadlines pass the latest one and check the
+    /// earlier ones themselves.
+    ///
+    /// - Throws: the errors of ``complete(_:in:parameters:deadline:)``; a bad query is
+    ///   reported as ``RetrievalError/query(index:underlying:)`` and no query is answered.
+    ///   ``RetrievalError/deadline`` (not wrapped: it concerns the batch) when `deadline`
+    ///   passed before every answer was complete; then no query is answered.
     public static func completeBatch(
-        _ queries: [Query], in bank: PatternMatrix, parameters: RetrievalParameters
+        _ queries: [Query], in bank: PatternMatrix, parameters: RetrievalParameters,
+        deadline: Deadline? = nil
     ) throws(RetrievalError) -> [Completion] {
         try parameters.validate()
         guard bank.rows > 0 else { throw .emptyBank }
@@ -57,17 +78,22 @@ public enum Retriever {
                 throw .query(index: index, underlying: error)
             }
         }
-        let firstCandidates = try batchCandidates(prepared, in: bank, parameters: parameters)
+        let firstCandidates = try batchCandidates(
+            prepared, in: bank, parameters: parameters, deadline: deadline)
         var answers: [Completion] = []
         answers.reserveCapacity(queries.count)
         for (query, candidates) in zip(prepared, firstCandidates) {
-            answers.append(try iterate(query, in: bank, parameters: parameters, first: candidates))
+            answers.append(
+                try iterate(
+                    query, in: bank, parameters: parameters, first: candidates,
+                    deadline: deadline))
         }
         return answers
     }
 
     /// Raw scores ⟨ξ_μ, x⟩ of `state` against every row, with the same kernel (and so the same
-    /// Float32 values) as the first step of ``complete(_:in:parameters:)``. One bank pass.
+    /// Float32 values) as the first step of ``complete(_:in:parameters:deadline:)``. One bank
+    /// pass.
     ///
     /// - Throws: ``RetrievalError/dimension(expected:actual:)``,
     ///   ``RetrievalError/nonFinite(row:component:)`` for a non-finite state value.
@@ -234,9 +260,11 @@ struct Weights {
 // MARK: - The update loop
 
 extension Retriever {
+    /// Runs the update steps from `query`; `first` are the first step's candidates when a batch
+    /// pass selected them. Checks `deadline` before each step and in each pass.
     static func iterate(
         _ query: PreparedQuery, in bank: PatternMatrix, parameters: RetrievalParameters,
-        first: (rows: [Int], scores: [Double])?
+        first: (rows: [Int], scores: [Double])?, deadline: Deadline?
     ) throws(RetrievalError) -> Completion {
         var x = query.x
         var previous: Weights? = nil
@@ -245,6 +273,7 @@ extension Retriever {
         var energy = 0.0
         var taken = 0
         for step in 1...parameters.steps {
+            try deadline.check()
             let candidates: (rows: [Int], scores: [Double])
             if step == 1, let first {
                 candidates = try x.withUnsafeBufferPointer { x throws(RetrievalError) in
@@ -256,7 +285,7 @@ extension Retriever {
                 candidates = try x.withUnsafeBufferPointer { x throws(RetrievalError) in
                     try scanCandidates(
                         bank, x: x.baseAddress!, normalizer: parameters.normalizer,
-                        beta: parameters.beta)
+                        beta: parameters.beta, deadline: deadline)
                 }
             }
             let weights = Weights(candidates, parameters: parameters)
@@ -339,13 +368,16 @@ extension Retriever {
 
     /// First-step candidates of every query, one pass over the bank per group of queries.
     static func batchCandidates(
-        _ queries: [PreparedQuery], in bank: PatternMatrix, parameters: RetrievalParameters
+        _ queries: [PreparedQuery], in bank: PatternMatrix, parameters: RetrievalParameters,
+        deadline: Deadline?
     ) throws(RetrievalError) -> [(rows: [Int], scores: [Double])] {
         var result: [(rows: [Int], scores: [Double])] = []
         result.reserveCapacity(queries.count)
         for start in stride(from: 0, to: queries.count, by: batchGroup) {
+            try deadline.check()  // before the row norms, which may cost a pass of their own
             let group = Array(queries[start..<min(start + batchGroup, queries.count)])
-            result += try groupCandidates(group, in: bank, parameters: parameters)
+            result += try groupCandidates(
+                group, in: bank, parameters: parameters, deadline: deadline)
         }
         return result
     }
@@ -359,14 +391,16 @@ extension Retriever {
     /// it every score's rounding) never depends on the batch.
     static let batchBlockRows = 4096
 
-    /// One group's first-step candidates from one sgemm per block of rows.
+    /// One group's first-step candidates from one sgemm per block of rows; `deadline` is
+    /// checked before each block.
     ///
     /// OpenBLAS picks its kernels (edge tiles, blocking) by the shape of the product, so a
     /// query's scores can differ in the last bits with the number and position of the queries
     /// that share its batch: they select a widened superset, which `iterate` re-scores with the
     /// scan kernel (``exactCandidates(_:in:x:normalizer:beta:)``).
     private static func groupCandidates(
-        _ queries: [PreparedQuery], in bank: PatternMatrix, parameters: RetrievalParameters
+        _ queries: [PreparedQuery], in bank: PatternMatrix, parameters: RetrievalParameters,
+        deadline: Deadline?
     ) throws(RetrievalError) -> [(rows: [Int], scores: [Double])] {
         _ = blasSingleThread
         let q = queries.count
@@ -396,6 +430,7 @@ extension Retriever {
         try states.withUnsafeBufferPointer { states throws(RetrievalError) in
             var first = 0
             while first < bank.rows {
+                try deadline.check()
                 let count = min(blockRows, bank.rows - first)
                 if q <= smallBatchLimit {
                     engram_scores(

@@ -296,8 +296,9 @@ struct CandidateCollector {
 
 /// The candidates an exact scan would select, from a superset whose scores were approximate:
 /// each row is re-scored with the scan's own kernel (so its score is bit for bit the one
-/// ``scanCandidates(_:x:normalizer:beta:)`` computes) and the scan's filter is applied again.
-/// This makes batch answers equal single answers, whatever else is in the batch.
+/// ``scanCandidates(_:x:normalizer:beta:deadline:)`` computes) and the scan's filter is
+/// applied again. This makes batch answers equal single answers, whatever else is in the
+/// batch.
 func exactCandidates(
     _ superset: (rows: [Int], scores: [Double]), in bank: PatternMatrix,
     x: UnsafePointer<Float>, normalizer: Normalizer, beta: Double
@@ -376,9 +377,11 @@ func nonFiniteError(_ bank: PatternMatrix, row: Int) -> RetrievalError {
     return .nonFinite(row: row, component: values.firstIndex { !$0.isFinite } ?? 0)
 }
 
-/// The candidates for state `x`: one streaming pass over the bank.
+/// The candidates for state `x`: one streaming pass over the bank, checking `deadline` (when
+/// given) before each block of ``scanBlockRows`` rows.
 func scanCandidates(
-    _ bank: PatternMatrix, x: UnsafePointer<Float>, normalizer: Normalizer, beta: Double
+    _ bank: PatternMatrix, x: UnsafePointer<Float>, normalizer: Normalizer, beta: Double,
+    deadline: Deadline? = nil
 ) throws(RetrievalError) -> (rows: [Int], scores: [Double]) {
     var collector = CandidateCollector(normalizer: normalizer, beta: beta)
     let floats = UnsafeMutablePointer<Float>.allocate(capacity: scanBlockRows)
@@ -389,6 +392,7 @@ func scanCandidates(
     }
     var first = 0
     while first < bank.rows {
+        try deadline.check()
         let count = min(scanBlockRows, bank.rows - first)
         scoreRows(bank, first: first, count: count, x: x, into: floats)
         try absorbScores(

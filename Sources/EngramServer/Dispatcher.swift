@@ -12,7 +12,7 @@ import Glibc
 final class Dispatcher: Sendable {
     /// The daemon's version, reported by `INFO` and `--version`.
     static let version = "0.1.0"
-    /// MCOMPLETE answers this many queries per batch call, checking the time budget between.
+    /// MCOMPLETE answers this many queries per batch call; each call stops at the time budget.
     static let batchChunk = 128
 
     let store: Store
@@ -302,7 +302,8 @@ final class Dispatcher: Sendable {
         return pending.batch ? .array(objects) : objects[0]
     }
 
-    /// MCOMPLETE on this thread, in chunks, checking the time budget between chunks.
+    /// MCOMPLETE on this thread, in chunks, checking the time budget between chunks; each
+    /// chunk's call stops at the deadline too (`TIMEOUT`, logged with the queries answered).
     private func completeAll(
         _ queries: [Query], over snapshot: BankSnapshot, _ parameters: RetrievalParameters,
         deadline: UInt64
@@ -313,8 +314,13 @@ final class Dispatcher: Sendable {
         var start = 0
         while start < queries.count {
             let end = min(start + Dispatcher.batchChunk, queries.count)
-            answers += try Dispatcher.completeChunk(
-                queries, start..<end, in: matrix, parameters: parameters)
+            do {
+                answers += try Dispatcher.completeChunk(
+                    queries, start..<end, in: matrix, parameters: parameters,
+                    deadline: Deadline(nanoseconds: deadline))
+            } catch .deadline {
+                throw timeout(answered: start, of: queries.count)
+            }
             start = end
             if start < queries.count, monotonicNanoseconds() > deadline {
                 throw timeout(answered: start, of: queries.count)
@@ -326,11 +332,11 @@ final class Dispatcher: Sendable {
     /// One chunk of a batch; a bad query is reported by its index in the whole batch.
     private static func completeChunk(
         _ queries: [Query], _ range: Range<Int>, in matrix: PatternMatrix,
-        parameters: RetrievalParameters
+        parameters: RetrievalParameters, deadline: Deadline
     ) throws(RetrievalError) -> [Completion] {
         do {
             return try Retriever.completeBatch(
-                Array(queries[range]), in: matrix, parameters: parameters)
+                Array(queries[range]), in: matrix, parameters: parameters, deadline: deadline)
         } catch {
             guard case .query(let index, let underlying) = error else { throw error }
             throw .query(index: range.lowerBound + index, underlying: underlying)
@@ -503,7 +509,11 @@ final class Dispatcher: Sendable {
         return WireError(code, error.message, closesConnection: false).toReply()
     }
 
+    /// The wire error for a retrieval error. A call stopped at its deadline is `TIMEOUT`, logged
+    /// as a late answer is (only a single `COMPLETE` gets here with it: `MCOMPLETE` converts it
+    /// itself, knowing how many queries were answered).
     private func reply(for error: RetrievalError) -> Reply {
+        if error == .deadline { return timeout(answered: 0, of: 1).toReply() }
         var underlying = error
         var prefix = ""
         if case .query(let index, let inner) = error {
@@ -517,6 +527,7 @@ final class Dispatcher: Sendable {
         case .beta, .alpha, .steps, .tolerance, .topK: code = .badValue
         case .allMasked: code = .masked
         case .emptyBank: code = .notFound
+        case .deadline: code = .timeout
         case .query: code = .internal
         }
         return WireError(code, prefix + underlying.message, closesConnection: false).toReply()

@@ -11,7 +11,10 @@ import Glibc
 /// the store's group commit, for reads. A lone query waits for nobody.
 ///
 /// Workers: one per CPU core, so queries use every core without oversubscribing them. A query
-/// still waiting when its deadline passes is answered `TIMEOUT` without being computed.
+/// still waiting when its deadline passes is answered `TIMEOUT` without being computed. A
+/// batch call runs with the latest deadline of its queries, so a short budget never fails the
+/// others; when even that one passes mid-call, the call stops and every query of the batch
+/// gets ``RetrievalError/deadline``.
 /// A ticket's `done` runs on the worker that answered it, in the order of the batch; it must
 /// not block (an event loop's connection sends its reply and goes back to its loop there).
 /// Thread-safe.
@@ -155,20 +158,29 @@ final class QueryPool: @unchecked Sendable {
             return
         }
         let matrix = snapshot.matrix
-        if let answers = try? Retriever.completeBatch(
-            live.map(\.query), in: matrix, parameters: first.parameters)
-        {
+        // Every live ticket is still within its budget: the latest deadline is the one the
+        // call must respect; the dispatcher checks each ticket's own against its answer.
+        let latest = Deadline(nanoseconds: live.map(\.deadline).max()!)
+        do {
+            let answers = try Retriever.completeBatch(
+                live.map(\.query), in: matrix, parameters: first.parameters, deadline: latest)
             for (ticket, answer) in zip(live, answers) {
                 ticket.done(.success((answer, snapshot)))
             }
             return
+        } catch .deadline {
+            // The latest deadline passed, so every ticket's has: none is worth a retry.
+            for ticket in live { ticket.done(.failure(RetrievalError.deadline)) }
+            return
+        } catch {
+            // A batch refused as a whole: answer each query on its own below, so that one
+            // bad query gets its own error and does not fail the others.
         }
-        // A batch refused as a whole: answer each query on its own, so that one bad query
-        // gets its own error and does not fail the others.
         for ticket in live {
             do {
                 let answer = try Retriever.completeBatch(
-                    [ticket.query], in: matrix, parameters: ticket.parameters)
+                    [ticket.query], in: matrix, parameters: ticket.parameters,
+                    deadline: Deadline(nanoseconds: ticket.deadline))
                 ticket.done(.success((answer[0], snapshot)))
             } catch {
                 let underlying: any Error
