@@ -43,12 +43,15 @@ public enum Retriever {
     }
 
     /// Completes many queries; the first step's scores of all of them come from one matrix
-    /// product (cblas_sgemm over blocks of rows, so that the score matrix never exceeds a few
-    /// megabytes; batches of more than 256 queries take one pass over the bank per 256), later
-    /// steps run per query as in ``complete(_:in:parameters:deadline:)``.
+    /// product over blocks of rows, so that the score matrix never exceeds a few megabytes
+    /// (batches of more than 256 queries take one pass over the bank per 256): our
+    /// small-batch kernel up to ``smallBatchLimit`` queries, which reads the bank in place,
+    /// cblas_sgemm above, whose packing of the bank then pays off. Later steps run per query
+    /// as in ``complete(_:in:parameters:deadline:)``. The bank's ``PatternMatrix/rowNormBound``
+    /// is used when it has one; otherwise each call finds it with one more pass.
     ///
     /// OpenBLAS is set to one thread the first time this is called. The product only selects
-    /// candidates (its last bits depend on the batch's shape); they are re-scored with the
+    /// candidates (its last bits may differ from the scan's); they are re-scored with the
     /// single-query kernel, so every answer is bit for bit that of
     /// ``complete(_:in:parameters:deadline:)``, whatever else is in the batch.
     ///
@@ -391,13 +394,15 @@ extension Retriever {
     /// it every score's rounding) never depends on the batch.
     static let batchBlockRows = 4096
 
-    /// One group's first-step candidates from one sgemm per block of rows; `deadline` is
-    /// checked before each block.
+    /// One group's first-step candidates from one product per block of rows (the small-batch
+    /// kernel up to ``smallBatchLimit`` queries, sgemm above); `deadline` is checked before
+    /// each block.
     ///
-    /// OpenBLAS picks its kernels (edge tiles, blocking) by the shape of the product, so a
-    /// query's scores can differ in the last bits with the number and position of the queries
-    /// that share its batch: they select a widened superset, which `iterate` re-scores with the
-    /// scan kernel (``exactCandidates(_:in:x:normalizer:beta:)``).
+    /// OpenBLAS picks its kernels (edge tiles, blocking) by the shape of the product, so with
+    /// sgemm a query's scores can differ in the last bits with the number and position of the
+    /// queries that share its batch; the small-batch kernel's sum in another order than the
+    /// scan's. Either way they only select a widened superset, which `iterate` re-scores with
+    /// the scan kernel (``exactCandidates(_:in:x:normalizer:beta:)``).
     private static func groupCandidates(
         _ queries: [PreparedQuery], in bank: PatternMatrix, parameters: RetrievalParameters,
         deadline: Deadline?
