@@ -1,4 +1,5 @@
-// Client side: RESP2 replies out of a byte stream fed in arbitrary chunks.
+// Client side: RESP2 (and RESP3, read as RESP2) replies out of a byte stream fed in arbitrary
+// chunks.
 
 #if canImport(Glibc)
     import Glibc
@@ -17,9 +18,11 @@
 ///
 /// Not thread-safe: one decoder per connection.
 ///
-/// RESP3's null `_` is read as nil, since a server that negotiated RESP3 sends it.
-// TODO(#5): other RESP3 types (maps, doubles, booleans, verbatim strings) are rejected as
-// PROTO; only a real Redis server in RESP3 mode would send them.
+/// RESP3 replies (what a server sends after `HELLO 3`) are read as their RESP2 forms, the way
+/// Redis itself answers a RESP2 client: null `_` as nil, maps `%` as flat arrays of keys and
+/// values, sets `~` and pushes `>` as arrays, doubles `,` and big numbers `(` as bulk strings
+/// of their text, booleans `#` as 1 or 0, verbatim strings `=` as bulk strings without their
+/// format prefix, blob errors `!` as errors. Attributes `|` are read and dropped.
 public struct ReplyDecoder {
     public let limits: WireLimits
     /// Deepest nesting of arrays accepted; Engram's replies nest at most 4 deep.
@@ -28,10 +31,12 @@ public struct ReplyDecoder {
     private var buffer: [UInt8] = []
     private var start = 0
     private var scanned = 0
-    /// Arrays being filled, innermost last.
-    private var stack: [(remaining: Int, elements: [Reply])] = []
+    /// Aggregates being filled, innermost last; an attribute is dropped once complete.
+    private var stack: [(remaining: Int, elements: [Reply], attribute: Bool)] = []
     /// Length of a bulk string whose header has been read and whose body has not.
     private var pendingBulk: Int?
+    /// What that bulk string is: `$` plain, `=` verbatim, `!` a blob error.
+    private var pendingType = UInt8(ascii: "$")
     /// Bytes consumed by the top-level reply being decoded.
     private var replyBytes = 0
     private var failure: WireError?
@@ -84,14 +89,19 @@ public struct ReplyDecoder {
 
     private mutating func decode() throws(WireError) -> Reply? {
         while true {
-            guard var value = try element() else { return nil }
-            while let last = stack.indices.last {
-                stack[last].elements.append(value)
+            guard let scalar = try element() else { return nil }
+            var value: Reply? = scalar
+            while let current = value, let last = stack.indices.last {
+                stack[last].elements.append(current)
                 stack[last].remaining -= 1
-                guard stack[last].remaining == 0 else { break }
-                value = .array(stack.removeLast().elements)
+                guard stack[last].remaining == 0 else {
+                    value = nil
+                    break
+                }
+                let frame = stack.removeLast()
+                value = frame.attribute ? nil : .array(frame.elements)
             }
-            if stack.isEmpty {
+            if let value, stack.isEmpty {
                 replyBytes = 0
                 return value
             }
@@ -111,28 +121,29 @@ public struct ReplyDecoder {
                 let bytes = Array(buffer[start..<end])
                 try consume(length + 2)
                 pendingBulk = nil
-                return .bulk(bytes)
+                return ReplyDecoder.bulk(bytes, type: pendingType)
             }
             guard let (type, line) = try readLine() else { return nil }
             switch type {
             case UInt8(ascii: "+"):
                 return .status(String(decoding: line, as: UTF8.self))
             case UInt8(ascii: "-"):
-                let text = String(decoding: line, as: UTF8.self)
-                guard let space = text.firstIndex(of: " ") else {
-                    return .error(code: text, message: "")
-                }
-                return .error(
-                    code: String(text[..<space]),
-                    message: String(text[text.index(after: space)...]))
+                return ReplyDecoder.error(line)
             case UInt8(ascii: "_") where line.isEmpty:
                 return .bulk(nil)  // a RESP3 null, as Redis sends after HELLO 3
+            case UInt8(ascii: ","), UInt8(ascii: "("):
+                return .bulk(Array(line))  // RESP3 double, big number: their text
+            case UInt8(ascii: "#"):
+                guard line.count == 1, let truth = line.first,
+                    truth == UInt8(ascii: "t") || truth == UInt8(ascii: "f")
+                else { throw WireError(.proto, "invalid boolean reply " + WireError.quote(line)) }
+                return .integer(truth == UInt8(ascii: "t") ? 1 : 0)
             case UInt8(ascii: ":"):
                 guard let value = ReplyDecoder.signedDecimal(line) else {
                     throw WireError(.proto, "invalid integer reply " + WireError.quote(line))
                 }
                 return .integer(value)
-            case UInt8(ascii: "$"):
+            case UInt8(ascii: "$"), UInt8(ascii: "="), UInt8(ascii: "!"):
                 let length = try lengthValue(line)
                 if length < 0 { return .bulk(nil) }
                 guard length <= limits.maxReplyBytes - replyBytes else {
@@ -140,10 +151,18 @@ public struct ReplyDecoder {
                         .tooBig, "reply over \(limits.maxReplyBytes) bytes", closesConnection: true)
                 }
                 pendingBulk = length
-            case UInt8(ascii: "*"):
-                let count = try lengthValue(line)
-                if count < 0 { return .array(nil) }
-                if count == 0 { return .array([]) }
+                pendingType = type
+            case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"),
+                UInt8(ascii: "|"):
+                let pairs = type == UInt8(ascii: "%") || type == UInt8(ascii: "|")
+                let header = try lengthValue(line)
+                if header < 0 { return .array(nil) }
+                let (count, overflow) = header.multipliedReportingOverflow(by: pairs ? 2 : 1)
+                guard !overflow else { throw WireError(.tooBig, "reply of \(header) elements") }
+                if count == 0 {
+                    if type == UInt8(ascii: "|") { continue }  // an empty attribute: nothing
+                    return .array([])
+                }
                 guard stack.count < ReplyDecoder.maxDepth else {
                     throw WireError(.proto, "reply nested deeper than \(ReplyDecoder.maxDepth)")
                 }
@@ -152,13 +171,35 @@ public struct ReplyDecoder {
                 }
                 var elements: [Reply] = []
                 elements.reserveCapacity(min(count, 1024))
-                stack.append((count, elements))
+                stack.append((count, elements, type == UInt8(ascii: "|")))
             default:
                 throw WireError(
                     .proto,
                     "unknown reply type byte " + WireError.quote([type])
                         + "; is this an Engram (RESP2) server?")
             }
+        }
+    }
+
+    /// `CODE message` as an error reply (a line of `-`, or the body of a blob error `!`).
+    private static func error(_ text: some Collection<UInt8>) -> Reply {
+        let text = String(decoding: text, as: UTF8.self)
+        guard let space = text.firstIndex(of: " ") else {
+            return .error(code: text, message: "")
+        }
+        return .error(
+            code: String(text[..<space]), message: String(text[text.index(after: space)...]))
+    }
+
+    /// A complete bulk body: a bulk string, a verbatim string without its `txt:` prefix, or
+    /// a blob error.
+    private static func bulk(_ bytes: [UInt8], type: UInt8) -> Reply {
+        switch type {
+        case UInt8(ascii: "="):
+            let prefixed = bytes.count >= 4 && bytes[3] == UInt8(ascii: ":")
+            return .bulk(prefixed ? Array(bytes[4...]) : bytes)
+        case UInt8(ascii: "!"): return error(bytes)
+        default: return .bulk(bytes)
         }
     }
 

@@ -165,4 +165,27 @@ func decodeReplies(
     @Test func decoderReadsResp3Null() throws {
         #expect(try decodeReplies(bytes("*2\r\n_\r\n:1\r\n")) == [.array([.null, .integer(1)])])
     }
+
+    /// What a Redis server sends after `HELLO 3`, read as its RESP2 form, whole and one byte
+    /// at a time.
+    @Test func decoderReadsResp3TypesAsTheirResp2Forms() throws {
+        let stream = bytes(
+            "%2\r\n+server\r\n$5\r\nredis\r\n+proto\r\n:3\r\n"  // HELLO 3's map
+                + ",3.25\r\n,-inf\r\n(12345678901234567890\r\n#t\r\n#f\r\n"
+                + "=15\r\ntxt:Some string\r\n!21\r\nSYNTAX invalid syntax\r\n"
+                + "~2\r\n:1\r\n:2\r\n>2\r\n+message\r\n$2\r\nhi\r\n%0\r\n"
+                + "|1\r\n+ttl\r\n:3600\r\n*2\r\n|1\r\n+a\r\n:1\r\n:7\r\n:8\r\n|0\r\n+OK\r\n")
+        let expected: [Reply] = [
+            .array([.status("server"), .text("redis"), .status("proto"), .integer(3)]),
+            .text("3.25"), .text("-inf"), .text("12345678901234567890"), .integer(1), .integer(0),
+            .text("Some string"), .error(code: "SYNTAX", message: "invalid syntax"),
+            .array([.integer(1), .integer(2)]), .array([.status("message"), .text("hi")]),
+            .array([]), .array([.integer(7), .integer(8)]), .ok,
+        ]
+        #expect(try decodeReplies(stream) == expected)
+        #expect(try decodeReplies(stream, chunks: [1]) == expected)
+        expectError(.proto) { () throws(WireError) in
+            _ = try decodeReplies(bytes("#x\r\n"))
+        }
+    }
 }
