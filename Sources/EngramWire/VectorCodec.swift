@@ -24,12 +24,20 @@ public enum FloatText {
     }
 
     private static func trimmed(_ text: String) -> String {
-        // On the UTF-8 bytes: String.hasSuffix compares Unicode characters, a cost here.
-        let bytes = text.utf8
-        guard bytes.count >= 2, bytes.last == UInt8(ascii: "0"),
-            bytes[bytes.index(bytes.endIndex, offsetBy: -2)] == UInt8(ascii: ".")
-        else { return text }
+        guard text.hasSuffix(".0") else { return text }
         return String(text.dropLast(2))
+    }
+
+    /// Appends the text of ``format(_:)-(Float)`` to `out`, trimming in the byte buffer:
+    /// what a text vector is made of, 64 to thousands of times a reply.
+    public static func append(_ value: Float, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: value.description.utf8)
+        if out.count - start > 2, out[out.count - 1] == UInt8(ascii: "0"),
+            out[out.count - 2] == UInt8(ascii: ".")
+        {
+            out.removeLast(2)
+        }
     }
 
     /// Parses a strict decimal Float32; `nil` if malformed or not finite. Correctly rounded.
@@ -55,11 +63,34 @@ public enum FloatText {
         return value
     }
 
-    /// Exact powers of ten in Float64.
-    private static let powersOfTen: [Double] = (0...22).map { exponent in
-        var value = 1.0
-        for _ in 0..<exponent { value *= 10 }
-        return value
+    /// 10^exponent for 0 ≤ exponent ≤ 22, each exact in Float64. A switch over literals, not
+    /// a global array: no lazy initialization and no retain on the hot path.
+    private static func powerOfTen(_ exponent: Int) -> Double {
+        switch exponent {
+        case 0: 1
+        case 1: 1e1
+        case 2: 1e2
+        case 3: 1e3
+        case 4: 1e4
+        case 5: 1e5
+        case 6: 1e6
+        case 7: 1e7
+        case 8: 1e8
+        case 9: 1e9
+        case 10: 1e10
+        case 11: 1e11
+        case 12: 1e12
+        case 13: 1e13
+        case 14: 1e14
+        case 15: 1e15
+        case 16: 1e16
+        case 17: 1e17
+        case 18: 1e18
+        case 19: 1e19
+        case 20: 1e20
+        case 21: 1e21
+        default: 1e22
+        }
     }
 
     /// The fast path of ``parseFloat(_:)`` for a token that ``isDecimal(_:)`` accepted, or nil
@@ -104,7 +135,7 @@ public enum FloatText {
         var wide = Double(digits)
         if digits != 0 {
             guard power >= -22 && power <= 22 else { return nil }
-            wide = power < 0 ? wide / powersOfTen[-power] : wide * powersOfTen[power]
+            wide = power < 0 ? wide / powerOfTen(-power) : wide * powerOfTen(power)
             guard wide >= Double(Float.leastNormalMagnitude),
                 wide <= Double(Float.greatestFiniteMagnitude)
             else { return nil }
@@ -191,7 +222,7 @@ public enum VectorText {
             if let known, index < known.count, !known[index] {
                 out.append(UInt8(ascii: "?"))
             } else {
-                out.append(contentsOf: FloatText.format(value).utf8)
+                FloatText.append(value, to: &out)
             }
         }
         return out

@@ -27,6 +27,9 @@ import Testing
         for value in samples {
             let parsed = FloatText.parseFloat(Array(FloatText.format(value).utf8))
             #expect(parsed?.bitPattern == value.bitPattern, "\(value)")
+            var appended: [UInt8] = [UInt8(ascii: ",")]
+            FloatText.append(value, to: &appended)
+            #expect(appended == [UInt8(ascii: ",")] + Array(FloatText.format(value).utf8))
         }
     }
 
