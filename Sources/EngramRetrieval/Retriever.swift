@@ -69,6 +69,38 @@ public enum Retriever {
         _ queries: [Query], in bank: PatternMatrix, parameters: RetrievalParameters,
         deadline: Deadline? = nil
     ) throws(RetrievalError) -> [Completion] {
+        var answers: [Completion] = []
+        answers.reserveCapacity(queries.count)
+        var failure: RetrievalError?
+        try completeBatch(
+            queries, in: bank, parameters: parameters,
+            deadlines: Array(repeating: deadline, count: queries.count)
+        ) { _, result in
+            switch result {
+            case .success(let answer): answers.append(answer)
+            case .failure(let error): failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
+        return answers
+    }
+
+    /// ``completeBatch(_:in:parameters:deadline:)`` with a deadline per query, handing each
+    /// answer over as soon as it is done: `answer(index, result)` is called once per query, in
+    /// index order, on the calling thread. The shared first pass respects the latest deadline
+    /// (none if a query has none); each query's own steps respect its own deadline, so a query
+    /// whose deadline passed is answered `.failure(.deadline)` without holding back the
+    /// others, and a query with many steps does not delay the answers before it.
+    ///
+    /// - Throws: only what fails the whole batch, before any answer: invalid parameters, an
+    ///   empty bank, a bad query (``RetrievalError/query(index:underlying:)``), or
+    ///   ``RetrievalError/deadline`` when even the latest deadline passed in the shared pass.
+    /// - Precondition: `deadlines.count == queries.count`.
+    public static func completeBatch(
+        _ queries: [Query], in bank: PatternMatrix, parameters: RetrievalParameters,
+        deadlines: [Deadline?], answer: (Int, Result<Completion, RetrievalError>) -> Void
+    ) throws(RetrievalError) {
+        precondition(deadlines.count == queries.count, "Retriever: one deadline per query")
         try parameters.validate()
         guard bank.rows > 0 else { throw .emptyBank }
         var prepared: [PreparedQuery] = []
@@ -81,17 +113,21 @@ public enum Retriever {
                 throw .query(index: index, underlying: error)
             }
         }
+        let shared = deadlines.contains(where: { $0 == nil }) ? nil : deadlines.map { $0! }.max()
         let firstCandidates = try batchCandidates(
-            prepared, in: bank, parameters: parameters, deadline: deadline)
-        var answers: [Completion] = []
-        answers.reserveCapacity(queries.count)
-        for (query, candidates) in zip(prepared, firstCandidates) {
-            answers.append(
-                try iterate(
-                    query, in: bank, parameters: parameters, first: candidates,
-                    deadline: deadline))
+            prepared, in: bank, parameters: parameters, deadline: shared)
+        for (index, query) in prepared.enumerated() {
+            let result: Result<Completion, RetrievalError>
+            do {
+                result = .success(
+                    try iterate(
+                        query, in: bank, parameters: parameters, first: firstCandidates[index],
+                        deadline: deadlines[index]))
+            } catch {
+                result = .failure(error)
+            }
+            answer(index, result)
         }
-        return answers
     }
 
     /// Raw scores ⟨ξ_μ, x⟩ of `state` against every row, with the same kernel (and so the same

@@ -146,12 +146,21 @@ final class Connection: @unchecked Sendable {
     /// now); when it was answered at once, whether the connection stays open, as ``answer(_:)``.
     private func startQuery(_ arguments: Arguments) -> Bool? {
         let started = monotonicNanoseconds()
-        let immediate = server.dispatcher.start(arguments, session: session) { [self] outcome in
+        let immediate = server.dispatcher.start(
+            arguments, session: session, abandoned: { [self] in peerHungUp() }
+        ) { [self] outcome in
             let keepOpen = finish(arguments, outcome, started: started)
             if !keepOpen { closing = true }
             resume?(self, keepOpen ? serveReady() : .handOff(nil))
         }
         return immediate.map { finish(arguments, $0, started: started) }
+    }
+
+    /// Whether the client closed its end entirely. A Unix stream socket reports POLLHUP only
+    /// then: a client that only shut down its sending side (`nc -N`) still gets its replies.
+    private func peerHungUp() -> Bool {
+        var watch = pollfd(fd: fd, events: 0, revents: 0)
+        return poll(&watch, 1, 0) == 1 && watch.revents & Int16(POLLHUP) != 0
     }
 
     /// Commands that wait for the writer thread, the query pool or a backup.

@@ -61,10 +61,12 @@ final class Dispatcher: Sendable {
     /// Starts a single `COMPLETE` without waiting for its answer. Returns the outcome when the
     /// request is answered at once (a parse error, an unknown bank, a wrong dimension …);
     /// otherwise returns nil, and `then` is called later with the outcome, on a query worker
-    /// thread, where it must not block. Any other request is run as ``handle(_:session:)``
+    /// thread, where it must not block. `abandoned` tells whether the client hung up meanwhile:
+    /// then the query is not computed, and the outcome only closes the connection. Any other request is run as ``handle(_:session:)``
     /// runs it (so call this for `COMPLETE` only).
     func start(
         _ arguments: Arguments, session: Session,
+        abandoned: @escaping @Sendable () -> Bool = { false },
         then: @escaping @Sendable (Outcome) -> Void
     ) -> Outcome? {
         let command: Command
@@ -84,8 +86,14 @@ final class Dispatcher: Sendable {
         queryPool.submit(
             QueryPool.Ticket(
                 bank: request.bank, query: pending.queries[0], parameters: pending.parameters,
-                asOf: pending.asOf, deadline: pending.deadline
+                asOf: pending.asOf, deadline: pending.deadline, abandoned: abandoned
             ) { [self] answered in
+                if case .failure(let error) = answered, error is QueryPool.Abandoned {
+                    // Nobody to answer: the connection only needs closing.
+                    log.debug("query dropped: its client hung up", ("bank", request.bank))
+                    then((WireError.shuttingDown.toReply(), true))
+                    return
+                }
                 then(
                     outcome(of: .complete) {
                         let (answer, used) = try answered.get()

@@ -10,19 +10,37 @@ import Glibc
 /// at once, the queries that arrive while a batch runs form the next batch: the same idea as
 /// the store's group commit, for reads. A lone query waits for nobody.
 ///
-/// Workers: one per CPU core, so queries use every core without oversubscribing them. A query
-/// still waiting when its deadline passes is answered `TIMEOUT` without being computed. A
-/// batch call runs with the latest deadline of its queries, so a short budget never fails the
-/// others; when even that one passes mid-call, the call stops and every query of the batch
-/// gets ``RetrievalError/deadline``.
+/// Workers: one per CPU core, so queries use every core without oversubscribing them. When a
+/// query arrives while every worker has been busy with one batch for more than
+/// ``stuckAfterNanoseconds`` (long queries on a big bank), another worker is started, up to
+/// ``extraWorkersPerCore`` per core, and takes the newest ticket, so that a quick query on
+/// another bank does not wait for them; extra workers end after ``extraIdleSeconds`` without
+/// work. (At full load the oldest and the newest queries are served first then; the ones in
+/// between may run out of budget.)
+///
+/// Budgets: a query still waiting when its deadline passes is answered `TIMEOUT` without
+/// being computed, and so is one whose client hung up. The shared first pass of a batch runs
+/// with the latest deadline of its queries; every query's own steps run with its own, and
+/// each query is handed over as soon as it is done, so a long batch never makes its first
+/// queries late.
+///
 /// A ticket's `done` runs on the worker that answered it, in the order of the batch; it must
 /// not block (an event loop's connection sends its reply and goes back to its loop there).
 /// Thread-safe.
 final class QueryPool: @unchecked Sendable {
     /// Most queries answered by one batch call.
     static let maxBatch = 64
+    /// A batch running for longer than this lets a new query start another worker.
+    static let stuckAfterNanoseconds: UInt64 = 20_000_000
+    /// Workers beyond one per core, at most this many per core.
+    static let extraWorkersPerCore = 3
+    /// An extra worker without work for this long ends.
+    static let extraIdleSeconds = 2
 
     typealias Outcome = Result<(Completion, BankSnapshot), any Error>
+
+    /// The failure a ticket gets when its client hung up before its query ran.
+    struct Abandoned: Error {}
 
     /// One waiting query and what to do with its answer.
     final class Ticket: Sendable {
@@ -31,18 +49,22 @@ final class QueryPool: @unchecked Sendable {
         let parameters: RetrievalParameters
         let asOf: UInt64?
         let deadline: UInt64
+        /// Whether the client is gone, so the query need not run; asked before it runs.
+        let abandoned: @Sendable () -> Bool
         /// Called once, on a worker thread, with the answer or the error.
         let done: @Sendable (Outcome) -> Void
 
         init(
             bank: String, query: Query, parameters: RetrievalParameters, asOf: UInt64?,
-            deadline: UInt64, done: @escaping @Sendable (Outcome) -> Void
+            deadline: UInt64, abandoned: @escaping @Sendable () -> Bool = { false },
+            done: @escaping @Sendable (Outcome) -> Void
         ) {
             self.bank = bank
             self.query = query
             self.parameters = parameters
             self.asOf = asOf
             self.deadline = deadline
+            self.abandoned = abandoned
             self.done = done
         }
 
@@ -80,26 +102,55 @@ final class QueryPool: @unchecked Sendable {
     private let timedOut: @Sendable (Ticket) -> any Error
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wakeup = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let baseWorkers: Int
+    private let maxWorkers: Int
     /// Guarded by `mutex`.
     private var pending: [Ticket] = []
+    /// Guarded by `mutex`: workers alive, workers waiting for work, and when each running
+    /// batch started (monotonic ns), by worker.
+    private var workers = 0
+    private var idle = 0
+    private var running: [Int: UInt64] = [:]
+    private var nextWorker = 0
 
     /// Starts `workers` threads.
     init(store: Store, workers: Int, timedOut: @escaping @Sendable (Ticket) -> any Error) {
         self.store = store
         self.timedOut = timedOut
+        baseWorkers = max(1, workers)
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        maxWorkers = baseWorkers + QueryPool.extraWorkersPerCore * cores
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wakeup, nil)
-        for _ in 0..<workers {
-            _ = startThread { [self] in self.work() }
-        }
+        pthread_mutex_lock(mutex)
+        for _ in 0..<baseWorkers { startWorker(extra: false) }
+        pthread_mutex_unlock(mutex)
     }
 
     /// Queues a ticket and returns at once; a worker calls its `done`.
     func submit(_ ticket: Ticket) {
         pthread_mutex_lock(mutex)
         pending.append(ticket)
+        if idle == 0, workers < maxWorkers, allStuck(now: monotonicNanoseconds()) {
+            startWorker(extra: true)
+        }
         pthread_cond_signal(wakeup)
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Whether every worker is in a batch that started over ``stuckAfterNanoseconds`` ago.
+    /// Called with `mutex` held.
+    private func allStuck(now: UInt64) -> Bool {
+        running.count == workers
+            && running.values.allSatisfy { now &- $0 > QueryPool.stuckAfterNanoseconds }
+    }
+
+    /// Called with `mutex` held.
+    private func startWorker(extra: Bool) {
+        let id = nextWorker
+        nextWorker += 1
+        workers += 1
+        _ = startThread { [self] in self.work(id: id, extra: extra) }
     }
 
     /// Queues a query and blocks until a worker answered it. For threads that may block.
@@ -115,19 +166,32 @@ final class QueryPool: @unchecked Sendable {
         return waiter.wait()
     }
 
-    private func work() {
-        while true {
-            let batch = takeBatch()
+    private func work(id: Int, extra: Bool) {
+        while let batch = takeBatch(worker: id, extra: extra) {
             answer(batch)
         }
     }
 
-    /// The oldest waiting ticket and every other waiting ticket it can share a call with.
-    private func takeBatch() -> [Ticket] {
+    /// The oldest waiting ticket (the newest, for an extra worker) and every other waiting
+    /// ticket it can share a call with; nil when an extra worker has been idle long enough to
+    /// end.
+    private func takeBatch(worker: Int, extra: Bool) -> [Ticket]? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while pending.isEmpty { pthread_cond_wait(wakeup, mutex) }
-        let first = pending.removeFirst()
+        running[worker] = nil
+        while pending.isEmpty {
+            idle += 1
+            let woken = extra ? waitAtMost(seconds: QueryPool.extraIdleSeconds) : wait()
+            idle -= 1
+            if !woken, pending.isEmpty {
+                workers -= 1
+                return nil
+            }
+        }
+        running[worker] = monotonicNanoseconds()
+        // An extra worker exists because a query arrived behind long ones: it serves the
+        // newest ticket, which is that query, rather than the next long one in line.
+        let first = extra ? pending.removeLast() : pending.removeFirst()
         var batch = [first]
         var index = 0
         while index < pending.count, batch.count < QueryPool.maxBatch {
@@ -140,9 +204,27 @@ final class QueryPool: @unchecked Sendable {
         return batch
     }
 
+    /// Waits on `wakeup` (with `mutex` held); true.
+    private func wait() -> Bool {
+        pthread_cond_wait(wakeup, mutex)
+        return true
+    }
+
+    /// Waits on `wakeup` for at most `seconds` (with `mutex` held); false on the timeout.
+    private func waitAtMost(seconds: Int) -> Bool {
+        var until = timespec()
+        clock_gettime(CLOCK_REALTIME, &until)
+        until.tv_sec += seconds
+        return pthread_cond_timedwait(wakeup, mutex, &until) != ETIMEDOUT
+    }
+
     private func answer(_ batch: [Ticket]) {
         let now = monotonicNanoseconds()
         let live = batch.filter { ticket in
+            if ticket.abandoned() {
+                ticket.done(.failure(Abandoned()))
+                return false
+            }
             guard ticket.deadline >= now else {
                 ticket.done(.failure(timedOut(ticket)))
                 return false
@@ -158,18 +240,16 @@ final class QueryPool: @unchecked Sendable {
             return
         }
         let matrix = snapshot.matrix
-        // Every live ticket is still within its budget: the latest deadline is the one the
-        // call must respect; the dispatcher checks each ticket's own against its answer.
-        let latest = Deadline(nanoseconds: live.map(\.deadline).max()!)
         do {
-            let answers = try Retriever.completeBatch(
-                live.map(\.query), in: matrix, parameters: first.parameters, deadline: latest)
-            for (ticket, answer) in zip(live, answers) {
-                ticket.done(.success((answer, snapshot)))
+            try Retriever.completeBatch(
+                live.map(\.query), in: matrix, parameters: first.parameters,
+                deadlines: live.map { Deadline(nanoseconds: $0.deadline) }
+            ) { index, result in
+                live[index].done(result.map { ($0, snapshot) }.mapError { $0 })
             }
             return
         } catch .deadline {
-            // The latest deadline passed, so every ticket's has: none is worth a retry.
+            // The latest deadline passed in the shared pass, so every ticket's has.
             for ticket in live { ticket.done(.failure(RetrievalError.deadline)) }
             return
         } catch {

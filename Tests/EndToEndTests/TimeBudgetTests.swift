@@ -5,27 +5,6 @@ import Glibc
 import Testing
 
 @Suite struct TimeBudgetTests {
-    /// Random patterns stored with `MSTORE … BIN`, 10,000 per request.
-    private func storeRandomPatterns(
-        _ client: RawClient, bank: String, rows: Int, dimension: Int
-    ) throws {
-        var generator = SplitMix(seed: 0x7135_B0D6)
-        let batch = 10_000
-        var first = 0
-        while first < rows {
-            let count = min(batch, rows - first)
-            let values = (0..<(count * dimension)).map { _ in Float(generator.unit()) }
-            let bytes = values.withUnsafeBytes { Array($0) }
-            var request = Array("*5\r\n".utf8)
-            for word in ["MSTORE", bank, "\(count)", "BIN"].map({ Array($0.utf8) }) + [bytes] {
-                request += Array("$\(word.count)\r\n".utf8) + word + [13, 10]
-            }
-            client.send(request)
-            #expect(try client.reply() == .array([.integer(first + 1), .integer(first + count)]))
-            first += count
-        }
-    }
-
     /// With a 1 ms budget, a `COMPLETE` and an `MCOMPLETE` of 1000 soft steps over 100,000 × 64
     /// patterns (at least one full pass over 25 MB per step) get `-TIMEOUT`, and the connection
     /// keeps serving. The log shows that no call ran to its end: a late answer would have been

@@ -113,4 +113,32 @@ import Testing
         #expect(error.code == "deadline")
         #expect(error.message.contains("fewer steps"))
     }
+
+    /// With a deadline per query, a passed one fails its own query only, in index order, and
+    /// every other answer is the single answer.
+    @Test(arguments: DeadlineTests.normalizers)
+    func perQueryDeadlinesFailOnlyTheirOwnQuery(normalizer: Normalizer) throws {
+        let parameters = RetrievalParameters(normalizer: normalizer, beta: 2, steps: 3)
+        let far = Deadline.after(milliseconds: 3_600_000)
+        let passed = Deadline(nanoseconds: 1)
+        let deadlines: [Deadline?] = queries.indices.map {
+            $0 % 5 == 2 ? passed : ($0 % 3 == 0 ? nil : far)
+        }
+        var seen: [Int] = []
+        try Retriever.completeBatch(
+            queries, in: bank, parameters: parameters, deadlines: deadlines
+        ) { index, result in
+            seen.append(index)
+            switch result {
+            case .success(let answer):
+                #expect(index % 5 != 2, "query \(index) answered past its deadline")
+                let single = try? Retriever.complete(
+                    queries[index], in: bank, parameters: parameters)
+                #expect(answer == single, "query \(index)")
+            case .failure(let error):
+                #expect(index % 5 == 2 && error == .deadline, "query \(index): \(error)")
+            }
+        }
+        #expect(seen == Array(queries.indices))
+    }
 }
