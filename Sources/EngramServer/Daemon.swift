@@ -14,6 +14,7 @@ final class ServerContext: Sendable {
     let wireLimits: WireLimits
     let dispatcher: Dispatcher
     private let stopFlag = Atomic<Bool>(false)
+    private let stopNowFlag = Atomic<Bool>(false)
 
     init(
         configuration: ServerConfiguration, log: Logger, notifier: ServiceNotifier, store: Store
@@ -31,6 +32,11 @@ final class ServerContext: Sendable {
     var isStopping: Bool { stopFlag.load(ordering: .acquiring) }
 
     func requestStop() { stopFlag.store(true, ordering: .releasing) }
+
+    /// Set by a second stop signal: the drain's grace period ends at once.
+    var isStoppingNow: Bool { stopNowFlag.load(ordering: .acquiring) }
+
+    func requestStopNow() { stopNowFlag.store(true, ordering: .releasing) }
 }
 
 /// The `engramd` program: configuration, start-up, serving, shutdown.
@@ -178,15 +184,26 @@ private struct Lifecycle {
 
     /// Stop accepting, let in-flight requests finish (new ones get `-SHUTDOWN`), then commit,
     /// sync and close the store.
+    ///
+    /// The drain lasts until the last connection is gone, at most 10 s, or until a second stop
+    /// signal. Connections still open then are shut down and get 2 s more to go. The store is
+    /// closed even if some are still busy: a query computes on a snapshot, which outlives the
+    /// store, and a write already queued is committed first (`Store.close()` serves the queue
+    /// before it stops; later ones fail with `closed`): only those writes, and a backup
+    /// under way, are waited for.
     private func shutDown(server: ServerContext, listener: Listener, store: Store) -> Int32 {
         listener.close()
         let grace = monotonicNanoseconds() + 10_000_000_000
-        while server.connections.count > 0, monotonicNanoseconds() < grace {
+        while server.connections.count > 0, !server.isStoppingNow,
+            monotonicNanoseconds() < grace
+        {
             usleep(10_000)
         }
         if server.connections.count > 0 {
             log.warning(
-                "closing connections still busy after the grace period",
+                server.isStoppingNow
+                    ? "closing connections still busy after a second stop signal"
+                    : "closing connections still busy after the grace period",
                 ("connections", "\(server.connections.count)"))
             server.connections.shutdownAll()
             let hard = monotonicNanoseconds() + 2_000_000_000
@@ -211,6 +228,7 @@ private struct Lifecycle {
                 if server.isStopping {
                     server.log.warning(
                         "second stop signal: closing connections now", ("signal", name))
+                    server.requestStopNow()
                     server.connections.shutdownAll()
                     continue
                 }

@@ -158,4 +158,79 @@ final class FakeNotifySocket {
         #expect(count >= acknowledged, "\(acknowledged) acknowledged, \(count) stored")
         #expect(second.stop() == 0)
     }
+
+    /// A second stop signal ends the drain's 10 s grace period: the daemon shuts the busy
+    /// connections down, waits its 2 s for them, and exits 0 with the store committed, while a
+    /// batch query that alone runs for far longer than the grace period is still computing
+    /// (without the second signal it would hold the daemon for the whole grace period).
+    @Test func aSecondStopSignalEndsTheGracePeriod() throws {
+        let directory = makeTemporaryDirectory()
+        let config = directory + "/engramd.conf"
+        try "query-timeout-ms = 60000\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let first = try DaemonProcess(directory: directory, arguments: ["--config", config])
+        first.removesDirectory = false
+        let setup = try first.client()
+        #expect(try setup.call("BANK.CREATE", "kept", "DIM", "2") == .status("OK"))
+        #expect(try setup.call("STORE", "kept", "3,4") == .integer(1))
+        try storeSlowBank(setup)
+        let busy = try startSlowQueries(first)
+        usleep(300_000)  // lets the event loops read the queries before the signals
+        kill(first.pid, SIGTERM)
+        usleep(500_000)
+        #expect(first.process.isRunning, "the drain did not wait for the busy queries")
+        let second = Date()
+        kill(first.pid, SIGINT)
+        for client in busy { #expect(client.isClosedByPeer()) }
+        #expect(first.waitForExit(seconds: 30) == 0)
+        let seconds = Date().timeIntervalSince(second)
+        #expect(seconds < 6, "exited \(seconds) s after the second signal")
+        let log = first.logText()
+        #expect(log.contains("closing connections still busy after a second stop signal"), "\(log)")
+        #expect(log.contains("stopped"), "\(log)")
+
+        let restarted = try DaemonProcess(directory: directory)
+        let client = try restarted.client()
+        #expect(try client.call("BANK.INFO", "kept")["count"] == .integer(1))
+        #expect(try client.call("COMPLETE", "kept", "3,?")["pattern"]?.text == "3,4")
+        #expect(restarted.stop() == 0)
+    }
+
+    /// A softmax bank of 20,000 random patterns of dimension 64, stored with `MSTORE … BIN`.
+    private func storeSlowBank(_ client: RawClient) throws {
+        let rows = 20_000
+        let dimension = 64
+        #expect(
+            try client.call("BANK.CREATE", "slow", "DIM", "\(dimension)", "MODE", "softmax")
+                == .status("OK"))
+        var generator = SplitMix(seed: 0x5EC0_57D0)
+        let values = (0..<(rows * dimension)).map { _ in Float(generator.unit()) }
+        var request = Array("*5\r\n".utf8)
+        let bytes = values.withUnsafeBytes { Array($0) }
+        for word in ["MSTORE", "slow", "\(rows)", "BIN"].map({ Array($0.utf8) }) + [bytes] {
+            request += Array("$\(word.count)\r\n".utf8) + word + [13, 10]
+        }
+        client.send(request)
+        #expect(try client.reply() == .array([.integer(1), .integer(rows)]))
+    }
+
+    /// Clients left waiting on long queries: two single `COMPLETE`s (query pool) and one
+    /// `MCOMPLETE` of 512 queries (a handler thread) that runs for much longer than 12 s.
+    private func startSlowQueries(_ daemon: DaemonProcess) throws -> [RawClient] {
+        var generator = SplitMix(seed: 0x0B05_1E55)
+        func query() -> String {
+            (0..<64).map { $0 < 32 ? "\(Float(generator.unit()))" : "?" }
+                .joined(separator: ",")
+        }
+        let long = ["STEPS", "3000", "TOL", "0"]
+        var clients: [RawClient] = []
+        for beta in ["0.5", "2"] {
+            let client = try daemon.client()
+            client.send(RawClient.resp(["COMPLETE", "slow", query(), "BETA", beta] + long))
+            clients.append(client)
+        }
+        let batch = try daemon.client()
+        let queries = (0..<512).map { _ in query() }
+        batch.send(RawClient.resp(["MCOMPLETE", "slow", "512"] + queries + long))
+        return clients + [batch]
+    }
 }
