@@ -14,12 +14,12 @@ extension ServerConfiguration {
         ("max-connections", "connections served at once; more get -BUSY (256)"),
         ("query-timeout-ms", "time budget of one query, in milliseconds (5000)"),
         ("query-workers", "threads answering COMPLETE in combined batches (0: one per CPU)"),
-        ("max-inline-bytes", "longest inline request line, e.g. 1M (1M)"),
-        ("max-bulk-bytes", "longest bulk string in a RESP request (64M)"),
+        ("max-inline-bytes", "longest inline request line, at least 1K (1M)"),
+        ("max-bulk-bytes", "longest bulk string in a RESP request, at least 1K (64M)"),
         ("max-arguments", "most arguments in one request (1048576)"),
-        ("max-request-bytes", "most argument bytes in one request (512M)"),
-        ("max-reply-bytes", "largest reply; a bigger one becomes -TOOBIG (256M)"),
-        ("max-pending-bytes", "unanswered requests plus unsent replies of a client (64M)"),
+        ("max-request-bytes", "most argument bytes in one request, at least 1K (512M)"),
+        ("max-reply-bytes", "largest reply, at least 64K; a bigger one is -TOOBIG (256M)"),
+        ("max-pending-bytes", "unsent replies plus unanswered requests, at least 1M (64M)"),
         ("socket-mode", "octal mode of a socket bound by the daemon (0660)"),
         ("socket-group", "group name or gid of a socket bound by the daemon (daemon's)"),
         ("admin-uids", "users with the admin role (0 and the daemon's own uid)"),
@@ -181,13 +181,13 @@ extension ServerConfiguration {
         case "query-timeout-ms":
             queryTimeoutMilliseconds = try Self.parseCount(value, range: 1...86_400_000)
         case "query-workers": queryWorkers = try Self.parseCount(value, range: 0...1024)
-        case "max-inline-bytes": wireLimits.maxInlineLength = try Self.parseSize(value)
-        case "max-bulk-bytes": wireLimits.maxBulkLength = try Self.parseSize(value)
+        case "max-inline-bytes": wireLimits.maxInlineLength = try Self.parseLimit(key, value)
+        case "max-bulk-bytes": wireLimits.maxBulkLength = try Self.parseLimit(key, value)
         case "max-arguments":
             wireLimits.maxArguments = try Self.parseCount(value, range: 2...(1 << 30))
-        case "max-request-bytes": wireLimits.maxRequestBytes = try Self.parseSize(value)
-        case "max-reply-bytes": wireLimits.maxReplyBytes = try Self.parseSize(value)
-        case "max-pending-bytes": maxPendingBytes = try Self.parseSize(value)
+        case "max-request-bytes": wireLimits.maxRequestBytes = try Self.parseLimit(key, value)
+        case "max-reply-bytes": wireLimits.maxReplyBytes = try Self.parseLimit(key, value)
+        case "max-pending-bytes": maxPendingBytes = try Self.parseLimit(key, value)
         case "socket-mode":
             guard let mode = UInt32(value, radix: 8), mode <= 0o777 else {
                 throw ConfigurationError("'\(value)' is not an octal mode like 0660")
@@ -206,6 +206,42 @@ extension ServerConfiguration {
     }
 
     // MARK: - Value forms
+
+    /// The smallest value of each byte limit. Below them the daemon could not serve ordinary
+    /// use (a 64-dimension text vector is about 600 bytes, a completion reply several KiB),
+    /// so such a setting is a mistake refused at start rather than a daemon that fails every
+    /// request.
+    static let minimumLimits: [String: Int] = [
+        "max-inline-bytes": 1 << 10,
+        "max-bulk-bytes": 1 << 10,
+        "max-request-bytes": 1 << 10,
+        "max-reply-bytes": 64 << 10,
+        "max-pending-bytes": 1 << 20,
+    ]
+
+    /// A byte limit: a size (``parseSize(_:)``) no smaller than the key's entry in
+    /// ``minimumLimits``.
+    ///
+    /// - Throws: ``ConfigurationError`` for a malformed size or one under the minimum,
+    ///   saying the minimum.
+    static func parseLimit(_ key: String, _ text: String) throws(ConfigurationError) -> Int {
+        let size = try parseSize(text)
+        let minimum = minimumLimits[key] ?? 1
+        guard size >= minimum else {
+            throw ConfigurationError(
+                "'\(text)' is under the minimum of \(sizeText(minimum)) (\(minimum) bytes)")
+        }
+        return size
+    }
+
+    /// A whole number of KiB, MiB… in the unit form `parseSize` reads (`64K`, `1M`).
+    static func sizeText(_ bytes: Int) -> String {
+        for (unit, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)]
+        where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift)\(unit)"
+        }
+        return String(bytes)
+    }
 
     /// Bytes, with an optional binary unit: `65536`, `64K`, `512M`, `1G`, `2T` (also `KiB`…).
     static func parseSize(_ text: String) throws(ConfigurationError) -> Int {
@@ -232,9 +268,12 @@ extension ServerConfiguration {
     ) throws(ConfigurationError)
         -> Int
     {
-        guard let number = Int(text), range.contains(number) else {
-            throw ConfigurationError(
-                "'\(text)' is not a number in \(range.lowerBound)...\(range.upperBound)")
+        let bounds = "\(range.lowerBound)...\(range.upperBound)"
+        guard let number = Int(text) else {
+            throw ConfigurationError("'\(text)' is not a whole number; give one in \(bounds)")
+        }
+        guard range.contains(number) else {
+            throw ConfigurationError("'\(text)' is outside \(bounds)")
         }
         return number
     }

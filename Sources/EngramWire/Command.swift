@@ -427,12 +427,8 @@ extension Command {
             }
             request = CompleteRequest(bank: bank, queries: queries, options: options)
         case .binary(let count, let bytes):
-            let rows = try VectorBinary.decode(bytes, rows: count)
-            if let mask, mask.count != rows[0].count {
-                throw WireError(
-                    .dim,
-                    "MASK has \(mask.count) components but the vectors have \(rows[0].count)")
-            }
+            // Values at unknown components may be anything (NaN included); they come back 0.
+            let rows = try VectorBinary.decode(bytes, rows: count, known: mask)
             request = CompleteRequest(
                 bank: bank, queries: rows.map { QueryVector(values: $0, known: mask) },
                 encoding: .bin, options: options)

@@ -24,8 +24,10 @@ public typealias Arguments = [[UInt8]]
 /// Errors thrown by ``next()`` are terminal (`PROTO` or `TOOBIG`, with
 /// ``WireError/closesConnection`` set): the decoder keeps throwing the same error and
 /// drops further input; the server sends it and closes. An inline line over
-/// ``WireLimits/maxInlineLength`` is reported as soon as that many bytes are buffered
-/// without an LF, so the buffer never holds much more than the limit plus one read.
+/// ``WireLimits/maxInlineLength`` is reported as soon as more than that many bytes are
+/// buffered without an LF (unless the one byte past the limit is a CR, which may start the
+/// CRLF), so the buffer never holds much more than the limit plus one read. The argument
+/// bytes of a request, inline or RESP, are capped by ``WireLimits/maxRequestBytes``.
 ///
 /// Not thread-safe: one decoder per connection, used by one thread at a time.
 ///
@@ -167,7 +169,7 @@ public struct RequestDecoder {
                             + WireError.quote(buffer[start..<min(start + 8, buffer.count)]))
                 }
                 guard let length = try header(marker: "$") else { return nil }
-                try checkBulk(length)
+                try checkBulk(length, last: remaining == 1)
                 state = .bulkBody(length: length, remaining: remaining)
             case .bulkBody(let length, let remaining):
                 guard buffer.count - start >= length + 2 else {
@@ -195,7 +197,9 @@ public struct RequestDecoder {
         }
     }
 
-    private mutating func checkBulk(_ length: Int) throws(WireError) {
+    /// Checks a bulk's announced length against the limits; `last` says whether it is the
+    /// request's last argument (then the request's size is known exactly).
+    private mutating func checkBulk(_ length: Int, last: Bool) throws(WireError) {
         guard length <= limits.maxBulkLength else {
             throw WireError(
                 .tooBig,
@@ -203,10 +207,17 @@ public struct RequestDecoder {
         }
         pendingBytes += length
         guard pendingBytes <= limits.maxRequestBytes else {
-            throw WireError(
-                .tooBig,
-                "request of over \(pendingBytes) bytes; the limit is \(limits.maxRequestBytes)")
+            throw requestTooBig(pendingBytes, exact: last)
         }
+    }
+
+    /// `TOOBIG` for a request of `bytes` bytes of arguments (at least that many when not
+    /// `exact`: a RESP request is refused from the header that takes it over the limit).
+    private func requestTooBig(_ bytes: Int, exact: Bool) -> WireError {
+        WireError(
+            .tooBig,
+            "request with \(exact ? "" : "at least ")\(bytes) bytes of arguments; the limit is "
+                + "\(limits.maxRequestBytes)")
     }
 
     /// Reads a `*N` or `$len` header line at `start` (CRLF required). Returns `nil` if the
@@ -261,7 +272,7 @@ public struct RequestDecoder {
         guard let lf = found else {
             bytesScanned += available - scanned
             scanned = available
-            guard available <= limits.maxInlineLength + 1 else { throw tooLongLine() }
+            try checkUnterminated(available)
             return nil
         }
         bytesScanned += lf + 1 - (start + scanned)
@@ -272,6 +283,16 @@ public struct RequestDecoder {
         let lineStart = start
         start = lf + 1
         return try tokens(lineStart..<end)
+    }
+
+    /// Throws once `available` bytes without an LF are already over the line limit. The
+    /// limit excludes the terminator, so one byte past it may only be the CR of a CRLF.
+    private func checkUnterminated(_ available: Int) throws(WireError) {
+        let limit = limits.maxInlineLength
+        guard available > limit else { return }
+        guard available == limit + 1, buffer[start + limit] == 0x0D else {
+            throw tooLongLine()
+        }
     }
 
     private func tooLongLine() -> WireError {
@@ -312,6 +333,10 @@ public struct RequestDecoder {
                 throw WireError(
                     .tooBig,
                     "request has \(result.count) arguments; the limit is \(limits.maxArguments)")
+            }
+            let total = result.reduce(0) { $0 + $1.count }
+            guard total <= limits.maxRequestBytes else {
+                throw requestTooBig(total, exact: true)
             }
             return result
         }

@@ -326,42 +326,62 @@ public enum VectorBinary {
     /// - Throws: `BADFLOAT` if the length is not a positive multiple of 4 or a component is
     ///   NaN or infinite (naming it, counting from 1).
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> [Float] {
-        guard !bytes.isEmpty, bytes.count % 4 == 0 else {
-            throw WireError(
-                .badFloat,
-                "binary vector of \(bytes.count) bytes; it must be a positive multiple of 4 "
-                    + "(little-endian float32 components)")
-        }
-        let values = load(bytes)
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
-            throw WireError(
-                .badFloat,
-                "component \(bad + 1) of the binary vector is \(values[bad]); only finite "
-                    + "values are accepted")
-        }
-        return values
+        try decode(bytes, rows: 1)[0]
     }
 
     /// Decodes `count` vectors of equal length concatenated in one bulk string.
     ///
+    /// `known`, when given, is the query mask shared by every row: a value at a component it
+    /// marks unknown is accepted whatever it is (numpy users fill unknowns with NaN) and
+    /// returned as 0, so nothing downstream sees a non-finite value.
+    ///
     /// - Throws: `BADFLOAT` if the length is not a positive multiple of `4 * count` or a
-    ///   component is not finite (naming the vector and component, counting from 1).
-    public static func decode(_ bytes: [UInt8], rows count: Int) throws(WireError) -> [[Float]] {
-        guard count > 0, !bytes.isEmpty, bytes.count % (4 * count) == 0 else {
-            throw WireError(
-                .badFloat,
-                "binary batch of \(bytes.count) bytes for \(count) vectors; it must be "
-                    + "4 × dimension × \(count) bytes")
-        }
-        let values = load(bytes)
+    ///   known component is not finite (naming the component, and the vector when `count`
+    ///   is over 1, counting from 1); `DIM` if `known` has another length than the rows.
+    public static func decode(
+        _ bytes: [UInt8], rows count: Int, known: [Bool]? = nil
+    ) throws(WireError) -> [[Float]] {
+        try checkLength(bytes.count, rows: count)
+        var values = load(bytes)
         let dimension = values.count / count
+        if let known {
+            guard known.count == dimension else {
+                throw WireError(
+                    .dim,
+                    "MASK has \(known.count) components but the "
+                        + (count == 1 ? "vector has" : "vectors have") + " \(dimension)")
+            }
+            for index in values.indices where !known[index % dimension] { values[index] = 0 }
+        }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            let row = count == 1 ? "the binary vector" : "vector \(bad / dimension + 1)"
             throw WireError(
                 .badFloat,
-                "component \(bad % dimension + 1) of vector \(bad / dimension + 1) is "
-                    + "\(values[bad]); only finite values are accepted")
+                "component \(bad % dimension + 1) of \(row) is \(values[bad]); only finite "
+                    + "values are accepted")
         }
         return (0..<count).map { Array(values[($0 * dimension)..<(($0 + 1) * dimension)]) }
+    }
+
+    /// Refuses a bulk of `length` bytes that cannot hold `count` equal rows of floats.
+    private static func checkLength(_ length: Int, rows count: Int) throws(WireError) {
+        guard count > 0 else {
+            throw WireError(.badFloat, "a binary batch needs at least one vector")
+        }
+        if length > 0, length % (4 * count) == 0 { return }
+        let format = "(little-endian float32 components)"
+        if count == 1 {
+            throw WireError(
+                .badFloat,
+                length == 0
+                    ? "binary vector is empty; it needs 4 bytes per component \(format)"
+                    : "binary vector of \(length) bytes is not a whole number of 4-byte floats "
+                        + format)
+        }
+        throw WireError(
+            .badFloat,
+            "binary batch of \(length) bytes for \(count) vectors is not \(count) equal rows "
+                + "of 4-byte floats; it must be 4 × dimension × \(count) bytes \(format)")
     }
 
     private static func load(_ bytes: [UInt8]) -> [Float] {

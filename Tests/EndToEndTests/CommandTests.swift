@@ -213,6 +213,43 @@ import Testing
         #expect(try client.call("GET", "n", "1")["label"] == .bulk(nil))
         #expect(try daemon.client().call("JOB.GET", "nojob") == .bulk(nil))
     }
+
+    /// numpy users fill the unknowns of a binary query with NaN: values at components the
+    /// `MASK` marks unknown are ignored whatever they are, for `COMPLETE` and `MCOMPLETE`,
+    /// and a non-finite known component is still `BADFLOAT`.
+    @Test func binaryQueriesIgnoreNonFiniteValuesAtMaskedComponents() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        #expect(try client.call("BANK.CREATE", "m", "DIM", "4") == .status("OK"))
+        let stored = try client.call("MSTORE", "m", "3", "1,0,1,0", "0,1,0,1", "1,1,0,0")
+        #expect(stored == .array([.integer(1), .integer(3)]))
+        let mask = Array("1010".utf8)
+        func complete(_ rows: [[Float]]) throws -> RESP {
+            let bytes = rows.flatMap { $0 }.withUnsafeBytes { Array($0) }
+            let head = rows.count == 1 ? ["COMPLETE", "m"] : ["MCOMPLETE", "m", "\(rows.count)"]
+            let words = (head + ["BIN"]).map { Array($0.utf8) } + [bytes, Array("MASK".utf8), mask]
+            client.send(binaryRequest(words))
+            return try client.reply()
+        }
+
+        let zeros = try complete([[1, 0, 0.5, 0]])
+        #expect(zeros["pattern"] != nil, "\(zeros)")
+        #expect(try complete([[1, .nan, 0.5, .nan]]) == zeros)
+        #expect(try complete([[1, .infinity, 0.5, -.infinity]]) == zeros)
+        let batchZeros = try complete([[1, 0, 0.5, 0], [0, 0, 1, 0]])
+        guard case .array(let answers?) = batchZeros, answers.count == 2 else {
+            Issue.record("\(batchZeros)")
+            return
+        }
+        #expect(try complete([[1, .nan, 0.5, .infinity], [0, .nan, 1, .nan]]) == batchZeros)
+
+        let known = try complete([[1, .nan, .nan, 0]])
+        #expect(known.errorCode == "BADFLOAT", "\(known)")
+        #expect("\(known)".contains("component 3 of the binary vector is nan"))
+        #expect(try complete([[1, 0, 0.5, 0], [.infinity, 0, 1, 0]]).errorCode == "BADFLOAT")
+        #expect(try client.call("PING") == .status("PONG"))
+        #expect(daemon.stop() == 0)
+    }
 }
 
 func absolutePath(_ path: String) -> String {

@@ -96,35 +96,75 @@ import Testing
         #expect(daemon.stop() == 0)
     }
 
-    /// Every wire limit is a setting: small ones are enforced as configured, each with its
-    /// error, and what they refuse costs only the request (or connection) that broke them.
-    @Test func configuredLimitsAreEnforced() throws {
+    /// Every request limit is a setting: small ones (the minimums) are enforced as
+    /// configured, each with its error, and what they refuse costs only the connection that
+    /// broke them.
+    @Test func configuredRequestLimitsAreEnforced() throws {
         let daemon = try DaemonProcess(arguments: [
-            "--max-inline-bytes", "256", "--max-bulk-bytes", "512", "--max-arguments", "8",
-            "--max-reply-bytes", "300",
+            "--max-inline-bytes", "2K", "--max-bulk-bytes", "1K", "--max-arguments", "8",
+            "--max-request-bytes", "1K",
         ])
-        let setup = try daemon.client()
-        #expect(try setup.call("BANK.CREATE", "b", "DIM", "32") == .status("OK"))
-        let row = (0..<32).map { "0.123\($0 + 10)" }.joined(separator: ",")
-        #expect(try setup.call("STORE", "b", row) == .integer(1))
-        // A reply over max-reply-bytes becomes TOOBIG and the connection stays open.
-        #expect(try setup.call("GET", "b", "1").errorCode == "TOOBIG")
-        #expect(try setup.call("PING") == .status("PONG"))
-
         let inline = try daemon.client()
-        inline.send("PING " + String(repeating: "x", count: 300) + "\r\n")
+        inline.send("PING " + String(repeating: "x", count: 2100) + "\r\n")
         #expect(try inline.reply().errorCode == "TOOBIG")
         #expect(inline.isClosedByPeer())
 
+        // The line limit is exact: byte 2049 without an LF is refused without waiting for one.
+        let exact = try daemon.client()
+        exact.send(String(repeating: "x", count: 2049))
+        #expect(try exact.reply().errorCode == "TOOBIG")
+        #expect(exact.isClosedByPeer())
+        let crlf = try daemon.client()
+        // 2048 bytes of line (mostly spaces, to keep within max-request-bytes), then CRLF.
+        let spaced =
+            "PING" + String(repeating: " ", count: 1044) + String(repeating: "x", count: 1000)
+        crlf.send(spaced + "\r")
+        usleep(30_000)  // most likely a read of its own: the CR waits for its LF
+        crlf.send("\n")
+        #expect(try crlf.reply() == .bulk(Array(repeating: UInt8(ascii: "x"), count: 1000)))
+
         let bulk = try daemon.client()
-        #expect(try bulk.call("PING", String(repeating: "y", count: 600)).errorCode == "TOOBIG")
+        #expect(try bulk.call("PING", String(repeating: "y", count: 1100)).errorCode == "TOOBIG")
         #expect(bulk.isClosedByPeer())
 
         let arguments = try daemon.client()
         #expect(try arguments.call(Array(repeating: "PING", count: 9)).errorCode == "TOOBIG")
         #expect(arguments.isClosedByPeer())
 
+        let half = String(repeating: "z", count: 600)
+        let request = try daemon.client()
+        #expect(
+            try request.call("PING", half, half)
+                == .error("TOOBIG request with 1204 bytes of arguments; the limit is 1024"))
+        #expect(request.isClosedByPeer())
+
+        // Inline requests count their argument bytes as RESP ones do, and the error is as
+        // terminal: the PING after it is not answered.
+        let inlineRequest = try daemon.client()
+        inlineRequest.send("PING " + String(repeating: "w", count: 1100) + "\nPING\n")
+        #expect(
+            try inlineRequest.reply()
+                == .error("TOOBIG request with 1104 bytes of arguments; the limit is 1024"))
+        #expect(inlineRequest.isClosedByPeer())
+
         #expect(try daemon.client().call("PING", "within") == .bulk(Array("within".utf8)))
+        #expect(daemon.stop() == 0)
+    }
+
+    /// A reply over max-reply-bytes (at its minimum, 64K) becomes TOOBIG and the connection
+    /// stays open.
+    @Test func configuredReplyLimitIsEnforced() throws {
+        let daemon = try DaemonProcess(arguments: ["--max-reply-bytes", "64K"])
+        let client = try daemon.client()
+        let dimension = 16_384
+        #expect(try client.call("BANK.CREATE", "b", "DIM", "\(dimension)") == .status("OK"))
+        let row = (0..<dimension).map { Float(0.1234567) + Float($0) }
+        let bytes = row.withUnsafeBytes { Array($0) }
+        client.send(
+            binaryRequest([Array("STORE".utf8), Array("b".utf8), Array("BIN".utf8), bytes]))
+        #expect(try client.reply() == .integer(1))
+        #expect(try client.call("GET", "b", "1").errorCode == "TOOBIG")
+        #expect(try client.call("PING") == .status("PONG"))
         #expect(daemon.stop() == 0)
     }
 
@@ -136,4 +176,13 @@ import Testing
         #expect(try client.reply() == .status("BYE"))
         #expect(client.isClosedByPeer())
     }
+}
+
+/// A RESP array of binary-safe bulk strings.
+func binaryRequest(_ arguments: [[UInt8]]) -> [UInt8] {
+    var out = Array("*\(arguments.count)\r\n".utf8)
+    for argument in arguments {
+        out += Array("$\(argument.count)\r\n".utf8) + argument + [13, 10]
+    }
+    return out
 }

@@ -121,6 +121,44 @@ import Testing
         #expect(settings >= 15, "found \(settings) settings in deploy/engramd.conf")
     }
 
+    @Test func outOfRangeCountsSayTheRange() {
+        let cases: [([String], String)] = [
+            (["--max-arguments", "1"], "--max-arguments: '1' is outside 2...1073741824"),
+            (["--max-connections", "0"], "--max-connections: '0' is outside 1...100000"),
+            (
+                ["--max-arguments", "many"],
+                "--max-arguments: 'many' is not a whole number; give one in 2...1073741824"
+            ),
+        ]
+        for (arguments, message) in cases {
+            #expect(throws: ConfigurationError(message)) { try parse(arguments) }
+        }
+    }
+
+    /// Byte limits too small to serve anything are refused at start, naming the minimum;
+    /// the minimum itself is accepted.
+    @Test(arguments: [
+        ("max-inline-bytes", "1K", 1 << 10), ("max-bulk-bytes", "1K", 1 << 10),
+        ("max-request-bytes", "1K", 1 << 10), ("max-reply-bytes", "64K", 64 << 10),
+        ("max-pending-bytes", "1M", 1 << 20),
+    ])
+    func byteLimitsHaveMinimums(key: String, minimum: String, bytes: Int) throws {
+        let below = String(bytes - 1)
+        #expect(
+            throws: ConfigurationError(
+                "--\(key): '\(below)' is under the minimum of \(minimum) (\(bytes) bytes)")
+        ) { try parse(["--\(key)", below]) }
+        #expect(throws: ConfigurationError.self) { try parse(["--\(key)", "8"]) }
+        let configuration = try parse(["--\(key)", minimum])
+        let limits = configuration.wireLimits
+        let values = [
+            "max-inline-bytes": limits.maxInlineLength, "max-bulk-bytes": limits.maxBulkLength,
+            "max-request-bytes": limits.maxRequestBytes, "max-reply-bytes": limits.maxReplyBytes,
+            "max-pending-bytes": configuration.maxPendingBytes,
+        ]
+        #expect(values[key] == bytes)
+    }
+
     @Test func sizesTakeBinaryUnits() throws {
         #expect(try ServerConfiguration.parseSize("4096") == 4096)
         #expect(try ServerConfiguration.parseSize("64k") == 64 << 10)

@@ -183,6 +183,39 @@ func expectParseError(
         }
     }
 
+    @Test func nonFiniteValuesAtMaskedComponentsAreIgnored() throws {
+        let single = try Command.parse([
+            bytes("COMPLETE"), bytes("b"), bytes("BIN"),
+            VectorBinary.encode([1, .nan, 3, .infinity]),
+            bytes("MASK"), bytes("1010"),
+        ])
+        let known = [true, false, true, false]
+        #expect(
+            single
+                == .complete(
+                    CompleteRequest(
+                        bank: "b", queries: [QueryVector(values: [1, 0, 3, 0], known: known)],
+                        encoding: .bin)))
+
+        let batch = try Command.parse([
+            bytes("MCOMPLETE"), bytes("b"), bytes("2"), bytes("BIN"),
+            VectorBinary.encode(rows: [[1, .nan, 3, .nan], [4, -.infinity, 5, .nan]]),
+            bytes("MASK"), bytes("1010"),
+        ])
+        guard case .mcomplete(let request) = batch else {
+            Issue.record("not an MCOMPLETE: \(batch)")
+            return
+        }
+        #expect(request.queries.map(\.values) == [[1, 0, 3, 0], [4, 0, 5, 0]])
+
+        expectError(.badFloat) { () throws(WireError) in
+            _ = try Command.parse([
+                bytes("COMPLETE"), bytes("b"), bytes("BIN"), VectorBinary.encode([1, 2, .nan, 4]),
+                bytes("MASK"), bytes("1010"),
+            ])
+        }
+    }
+
     @Test func labelsMustBeUTF8AndBounded() {
         expectError(.args) { () throws(WireError) in
             _ = try Command.parse([

@@ -246,6 +246,62 @@ func expectError(
         }
     }
 
+    /// The message states the size truly: exact once the last argument's header is read,
+    /// a lower bound when more arguments are still to come.
+    @Test func requestBytesErrorSaysTheSizeItKnows() {
+        let limits = WireLimits(maxBulkLength: 10, maxRequestBytes: 15)
+        let ten = bytes("0123456789")
+        var last = RequestDecoder(limits: limits)
+        last.feed(resp([ten, ten]))
+        #expect(throws: WireError.self) { try last.next() }
+        #expect(last.error?.message == "request with 20 bytes of arguments; the limit is 15")
+        var middle = RequestDecoder(limits: limits)
+        middle.feed(resp([ten, ten, ten]))
+        #expect(throws: WireError.self) { try middle.next() }
+        #expect(
+            middle.error?.message == "request with at least 20 bytes of arguments; the limit is 15")
+    }
+
+    @Test func inlineRequestBytesAreCappedAsInResp() throws {
+        let limits = WireLimits(maxRequestBytes: 8)
+        #expect(try decodeAll(bytes("PING 1234\n"), limits: limits) == [args("PING", "1234")])
+        var decoder = RequestDecoder(limits: limits)
+        decoder.feed(bytes("PING 0123456789abcdef\nPING\n"))
+        expectError(.tooBig, closes: true) { () throws(WireError) in _ = try decoder.next() }
+        #expect(decoder.error?.message == "request with 20 bytes of arguments; the limit is 8")
+        #expect(decoder.bufferedByteCount == 0)
+        expectError(.tooBig) { () throws(WireError) in _ = try decoder.next() }
+        // Quoted tokens count their decoded bytes, as the RESP form would carry them.
+        #expect(try decodeAll(bytes("\"\\x41\\x42\" 123456\n"), limits: limits).count == 1)
+    }
+
+    /// The limit is on the line without its terminator: byte 101 of a 100-byte limit is
+    /// refused at once unless it is a CR, which may start the CRLF.
+    @Test func inlineLimitIsExactAtEveryChunking() throws {
+        let limits = WireLimits(maxInlineLength: 100)
+        let line = bytes("PING ") + [UInt8](repeating: UInt8(ascii: "a"), count: 95)
+        for chunk in [1, 7, 200] {
+            #expect(try decodeAll(line + bytes("\r\n"), chunks: [chunk], limits: limits).count == 1)
+            #expect(try decodeAll(line + bytes("\n"), chunks: [chunk], limits: limits).count == 1)
+        }
+
+        var over = RequestDecoder(limits: limits)
+        over.feed(line + bytes("a"))
+        expectError(.tooBig, closes: true) { () throws(WireError) in _ = try over.next() }
+
+        var carriageReturn = RequestDecoder(limits: limits)
+        carriageReturn.feed(line + bytes("\r"))
+        #expect(try carriageReturn.next() == nil)
+        carriageReturn.feed(bytes("\n"))
+        #expect(try carriageReturn.next()?.count == 2)
+
+        var notCRLF = RequestDecoder(limits: limits)
+        notCRLF.feed(line + bytes("\r"))
+        #expect(try notCRLF.next() == nil)
+        notCRLF.feed(bytes("x"))
+        expectError(.tooBig) { () throws(WireError) in _ = try notCRLF.next() }
+    }
+
     // MARK: - Chunking (differential)
 
     static let pipeline: [UInt8] =

@@ -194,4 +194,55 @@ import Testing
             #expect(error.message.hasPrefix("component 2 of vector 2"))
         }
     }
+
+    /// One vector is spoken of as one vector; a batch names its count.
+    @Test func lengthErrorsSayVectorOrBatch() {
+        let floats = "(little-endian float32 components)"
+        let message = "binary vector of 3 bytes is not a whole number of 4-byte floats \(floats)"
+        do {
+            _ = try VectorBinary.decode(bytes("abc"))
+            Issue.record("accepted 3 bytes")
+        } catch {
+            #expect(error.message == message)
+        }
+        do {
+            _ = try VectorBinary.decode(bytes("abc"), rows: 1)
+            Issue.record("accepted 3 bytes as 1 row")
+        } catch {
+            #expect(error.message == message)
+        }
+        do {
+            _ = try VectorBinary.decode([UInt8](repeating: 0, count: 12), rows: 2)
+            Issue.record("accepted 12 bytes as 2 rows")
+        } catch {
+            #expect(error.message.hasPrefix("binary batch of 12 bytes for 2 vectors is not 2 "))
+        }
+        do {
+            _ = try VectorBinary.decode(VectorBinary.encode([1, .infinity]), rows: 1)
+            Issue.record("accepted inf")
+        } catch {
+            #expect(error.message.hasPrefix("component 2 of the binary vector is inf"))
+        }
+    }
+
+    /// Unknown components of a masked query may hold anything (numpy fills them with NaN);
+    /// they come back as 0, and a known component must still be finite.
+    @Test func maskedComponentsMayHoldAnyValue() throws {
+        let known = [true, false, false]
+        let rows: [[Float]] = [[1, .nan, .infinity], [2, -.infinity, .signalingNaN]]
+        let decoded = try VectorBinary.decode(
+            VectorBinary.encode(rows: rows), rows: 2, known: known)
+        #expect(decoded == [[1, 0, 0], [2, 0, 0]])
+        do {
+            let bad: [[Float]] = [[1, .nan, 0], [.nan, 0, 0]]
+            _ = try VectorBinary.decode(VectorBinary.encode(rows: bad), rows: 2, known: known)
+            Issue.record("accepted NaN at a known component")
+        } catch {
+            #expect(error.code == .badFloat)
+            #expect(error.message.hasPrefix("component 1 of vector 2 is nan"))
+        }
+        expectError(.dim) { () throws(WireError) in
+            _ = try VectorBinary.decode(VectorBinary.encode([1, 2]), rows: 1, known: known)
+        }
+    }
 }
