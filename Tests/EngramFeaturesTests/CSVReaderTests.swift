@@ -79,7 +79,8 @@ func csvError(_ text: String) -> FeatureError? {
         expected.append(Double(written)!)
     }
     text += "123456789012345678901234567890\n0.000000000000000000000000000001234\n"
-    expected += [123456789012345678901234567890, 0.000000000000000000000000000001234]
+    // The nearest Double to each text, as strtod gives it (the long integer is not exact).
+    expected += [Double("123456789012345678901234567890")!, 0.000000000000000000000000000001234]
     let reader = try CSVReader(text: text)
     var parsed: [Double] = []
     while try reader.next() { parsed.append(try reader.number(0)) }
