@@ -33,6 +33,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Threads that answer single `COMPLETE` queries in combined batches; 0 means one per
     /// online CPU.
     public var queryWorkers: Int = 0
+    /// Threads running event loops (epoll) for connections; 0 means one per online CPU, at
+    /// most four.
+    public var eventLoops: Int = 0
     /// Request and reply size limits of every connection (see `WireLimits`); going over a
     /// request limit is a terminal `TOOBIG`.
     public var wireLimits: WireLimits = .default

@@ -14,6 +14,7 @@ extension ServerConfiguration {
         ("max-connections", "connections served at once; more get -BUSY (256)"),
         ("query-timeout-ms", "time budget of one query, in milliseconds (5000)"),
         ("query-workers", "threads answering COMPLETE in combined batches (0: one per CPU)"),
+        ("event-loops", "threads serving connections (0: one per CPU, at most 4)"),
         ("max-inline-bytes", "longest inline request line, at least 1K (1M)"),
         ("max-bulk-bytes", "longest bulk string in a RESP request, at least 1K (64M)"),
         ("max-arguments", "most arguments in one request (1048576)"),
@@ -181,6 +182,7 @@ extension ServerConfiguration {
         case "query-timeout-ms":
             queryTimeoutMilliseconds = try Self.parseCount(value, range: 1...86_400_000)
         case "query-workers": queryWorkers = try Self.parseCount(value, range: 0...1024)
+        case "event-loops": eventLoops = try Self.parseCount(value, range: 0...64)
         case "max-inline-bytes": wireLimits.maxInlineLength = try Self.parseLimit(key, value)
         case "max-bulk-bytes": wireLimits.maxBulkLength = try Self.parseLimit(key, value)
         case "max-arguments":

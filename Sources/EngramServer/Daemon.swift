@@ -141,7 +141,8 @@ private struct Lifecycle {
             "ready", ("socket", listener.path ?? "activated fd \(listener.fd)"),
             ("banks", "\(server.dispatcher.bankCount())"))
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        let loops = EventLoops(server: server, count: min(cores, 4))
+        let loopCount = configuration.eventLoops > 0 ? configuration.eventLoops : min(cores, 4)
+        let loops = EventLoops(server: server, count: loopCount)
         AcceptLoop(server: server, listener: listener, wake: wake, loops: loops).run()
         return shutDown(server: server, listener: listener, store: store)
     }

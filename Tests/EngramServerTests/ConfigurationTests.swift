@@ -85,6 +85,8 @@ import Testing
         #expect(configuration.wireLimits.maxReplyBytes == 8 << 20)
         #expect(configuration.maxPendingBytes == 16 << 20)
         #expect(try parse([]).wireLimits == .default)
+        #expect(try parse(["--event-loops", "2"]).eventLoops == 2)
+        #expect(try parse([]).eventLoops == 0)
         let bad = [
             ["--max-arguments", "1"], ["--max-bulk-bytes", "0"], ["--max-reply-bytes", "x"],
         ]
