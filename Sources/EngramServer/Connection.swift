@@ -109,10 +109,11 @@ final class Connection: @unchecked Sendable {
                 return .handOff(nil)
             }
             let keepOpen: Bool
-            if Connection.queues(arguments) {
+            let verb = Command.Verb(arguments[0])
+            if verb == .complete {  // to the query pool, which owns the connection until then
                 guard let answered = startQuery(arguments) else { return .queued }
                 keepOpen = answered
-            } else if Connection.waits(arguments) {
+            } else if Connection.waits(verb) {
                 return .handOff(arguments)
             } else {
                 keepOpen = answer(arguments)
@@ -137,11 +138,6 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Requests the query pool answers without a handler thread: a single `COMPLETE`.
-    static func queues(_ arguments: Arguments) -> Bool {
-        Command.Verb(arguments[0]) == .complete
-    }
-
     /// Queues a `COMPLETE`. Returns nil when it was queued (the pool owns the connection
     /// now); when it was answered at once, whether the connection stays open, as ``answer(_:)``.
     private func startQuery(_ arguments: Arguments) -> Bool? {
@@ -164,8 +160,8 @@ final class Connection: @unchecked Sendable {
     }
 
     /// Commands that wait for the writer thread, the query pool or a backup.
-    static func waits(_ arguments: Arguments) -> Bool {
-        switch Command.Verb(arguments[0]) {
+    static func waits(_ verb: Command.Verb?) -> Bool {
+        switch verb {
         case .store, .mstore, .jobSet, .bankCreate, .bankDrop, .backup, .complete, .mcomplete:
             true
         default: false
