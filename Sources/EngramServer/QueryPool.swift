@@ -21,8 +21,8 @@ import Glibc
 /// Budgets: a query still waiting when its deadline passes is answered `TIMEOUT` without
 /// being computed, and so is one whose client hung up. The shared first pass of a batch runs
 /// with the latest deadline of its queries; every query's own steps run with its own, and
-/// each query is handed over as soon as it is done, so a long batch never makes its first
-/// queries late.
+/// once a batch has run for ``handOverAfterNanoseconds`` each query is handed over as soon as
+/// it is done, so a long batch never makes its first queries late.
 ///
 /// A ticket's `done` runs on the worker that answered it, in the order of the batch; it must
 /// not block (an event loop's connection sends its reply and goes back to its loop there).
@@ -32,6 +32,8 @@ final class QueryPool: @unchecked Sendable {
     static let maxBatch = 64
     /// A batch running for longer than this lets a new query start another worker.
     static let stuckAfterNanoseconds: UInt64 = 20_000_000
+    /// Answers of a batch wait for the batch's end unless it has run this long.
+    static let handOverAfterNanoseconds: UInt64 = 2_000_000
     /// Workers beyond one per core, at most this many per core.
     static let extraWorkersPerCore = 3
     /// An extra worker without work for this long ends.
@@ -240,13 +242,29 @@ final class QueryPool: @unchecked Sendable {
             return
         }
         let matrix = snapshot.matrix
+        // Answers are handed over together at the end of a quick batch (a client answered
+        // early would come back while the batch still runs, and its next query would start a
+        // batch of its own), and as they come once a batch has run for a while.
+        var ready: [(Int, Result<Completion, RetrievalError>)] = []
+        var handedOver = monotonicNanoseconds()
+        func handOver() {
+            for (index, result) in ready {
+                live[index].done(result.map { ($0, snapshot) }.mapError { $0 })
+            }
+            ready.removeAll()
+            handedOver = monotonicNanoseconds()
+        }
         do {
             try Retriever.completeBatch(
                 live.map(\.query), in: matrix, parameters: first.parameters,
                 deadlines: live.map { Deadline(nanoseconds: $0.deadline) }
             ) { index, result in
-                live[index].done(result.map { ($0, snapshot) }.mapError { $0 })
+                ready.append((index, result))
+                if monotonicNanoseconds() &- handedOver > QueryPool.handOverAfterNanoseconds {
+                    handOver()
+                }
             }
+            handOver()
             return
         } catch .deadline {
             // The latest deadline passed in the shared pass, so every ticket's has.
