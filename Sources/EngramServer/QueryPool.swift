@@ -32,6 +32,8 @@ final class QueryPool: @unchecked Sendable {
     static let maxBatch = 64
     /// A batch running for longer than this lets a new query start another worker.
     static let stuckAfterNanoseconds: UInt64 = 20_000_000
+    /// A ticket that waited longer than this is asked whether its client hung up.
+    static let askAbandonedAfterNanoseconds: UInt64 = 1_000_000
     /// Answers of a batch wait for the batch's end unless it has run this long.
     static let handOverAfterNanoseconds: UInt64 = 2_000_000
     /// Workers beyond one per core, at most this many per core.
@@ -51,8 +53,11 @@ final class QueryPool: @unchecked Sendable {
         let parameters: RetrievalParameters
         let asOf: UInt64?
         let deadline: UInt64
-        /// Whether the client is gone, so the query need not run; asked before it runs.
+        /// Whether the client is gone, so the query need not run; asked before it runs if it
+        /// waited over ``QueryPool/askAbandonedAfterNanoseconds`` (a system call each time).
         let abandoned: @Sendable () -> Bool
+        /// When it was queued (monotonic ns).
+        let queued = monotonicNanoseconds()
         /// Called once, on a worker thread, with the answer or the error.
         let done: @Sendable (Outcome) -> Void
 
@@ -223,7 +228,7 @@ final class QueryPool: @unchecked Sendable {
     private func answer(_ batch: [Ticket]) {
         let now = monotonicNanoseconds()
         let live = batch.filter { ticket in
-            if ticket.abandoned() {
+            if now &- ticket.queued > QueryPool.askAbandonedAfterNanoseconds, ticket.abandoned() {
                 ticket.done(.failure(Abandoned()))
                 return false
             }
