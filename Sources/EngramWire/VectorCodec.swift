@@ -55,12 +55,100 @@ public enum FloatText {
     }
 
     private static func parseContiguous(_ token: some Collection<UInt8>) -> Float? {
-        guard isDecimal(token) else { return nil }
-        if let value = fastFloat(token) { return value }
-        guard let value = Float(String(decoding: token, as: UTF8.self)), value.isFinite else {
-            return nil
+        switch scan(token) {
+        case .malformed: return nil
+        case .value(let value): return value
+        case .needsStrtof:
+            guard let value = Float(String(decoding: token, as: UTF8.self)), value.isFinite
+            else { return nil }
+            return value
         }
-        return value
+    }
+
+    /// What one pass over a token found.
+    private enum Scan {
+        /// Not a strict decimal (``isDecimal(_:)`` would say false).
+        case malformed
+        /// A strict decimal, correctly rounded by the fast path.
+        case value(Float)
+        /// A strict decimal outside the fast path's reach.
+        case needsStrtof
+    }
+
+    /// Checks the grammar of ``isDecimal(_:)`` and gathers the fast path's digits in the same
+    /// pass.
+    private static func scan(_ token: some Collection<UInt8>) -> Scan {
+        var iterator = token.makeIterator()
+        var byte = iterator.next()
+        var negative = false
+        if byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") {
+            negative = byte == UInt8(ascii: "-")
+            byte = iterator.next()
+        }
+        var digits: UInt64 = 0
+        var significant = 0
+        var scale = 0
+        var mantissaDigits = 0
+        var inFraction = false
+        while let b = byte {
+            if b == UInt8(ascii: "."), !inFraction {
+                inFraction = true
+            } else if isDigit(b) {
+                mantissaDigits += 1
+                let digit = UInt64(b &- UInt8(ascii: "0"))
+                if digits != 0 || digit != 0 {  // leading zeros are not significant
+                    significant += 1
+                    if significant <= 15 { digits = digits * 10 + digit }
+                }
+                if inFraction { scale -= 1 }
+            } else {
+                break
+            }
+            byte = iterator.next()
+        }
+        guard mantissaDigits > 0 else { return .malformed }
+        var exponent = 0
+        if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+            byte = iterator.next()
+            var exponentNegative = false
+            if byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") {
+                exponentNegative = byte == UInt8(ascii: "-")
+                byte = iterator.next()
+            }
+            var exponentDigits = 0
+            while let b = byte, isDigit(b) {
+                if exponent < 100_000 { exponent = exponent * 10 + Int(b &- UInt8(ascii: "0")) }
+                exponentDigits += 1
+                byte = iterator.next()
+            }
+            guard exponentDigits > 0 else { return .malformed }
+            if exponentNegative { exponent = -exponent }
+        }
+        guard byte == nil else { return .malformed }
+        guard significant <= 15,
+            let value = clinger(digits: digits, power: scale + exponent, negative: negative)
+        else { return .needsStrtof }
+        return .value(value)
+    }
+
+    /// The decimal `±digits × 10^power` as a correctly rounded Float32, or nil when the fast
+    /// path cannot vouch for it (see ``fastFloat(_:)``).
+    private static func clinger(digits: UInt64, power: Int, negative: Bool) -> Float? {
+        var wide = Double(digits)
+        if digits != 0 {
+            guard power >= -22 && power <= 22 else { return nil }
+            wide = power < 0 ? wide / powerOfTen(-power) : wide * powerOfTen(power)
+            guard wide >= Double(Float.leastNormalMagnitude),
+                wide <= Double(Float.greatestFiniteMagnitude)
+            else { return nil }
+        }
+        let narrow = Float(wide)
+        let back = Double(narrow)
+        if back != wide {
+            let neighbour = Double(wide > back ? narrow.nextUp : narrow.nextDown)
+            if (back + neighbour) / 2 == wide { return nil }  // a tie: strtof decides
+        }
+        return negative ? -narrow : narrow
     }
 
     /// 10^exponent for 0 ≤ exponent ≤ 22, each exact in Float64. A switch over literals, not
@@ -93,60 +181,14 @@ public enum FloatText {
         }
     }
 
-    /// The fast path of ``parseFloat(_:)`` for a token that ``isDecimal(_:)`` accepted, or nil
-    /// when it does not apply. Clinger's observation: with the digits m < 2^53 and 10^k exact,
+    /// The fast path of ``parseFloat(_:)``: the value, or nil when the token is malformed or
+    /// the fast path does not apply. Clinger's observation: with the digits m < 2^53 and 10^k exact,
     /// m / 10^k (or m × 10^k) in one IEEE operation is the correctly rounded Float64 of the
     /// decimal; rounding that to Float32 again is correct unless it sits exactly on a Float32
     /// midpoint, or is out of the normal range.
     static func fastFloat(_ token: some Collection<UInt8>) -> Float? {
-        var negative = false
-        var digits: UInt64 = 0
-        var significant = 0
-        var scale = 0
-        var inFraction = false
-        var exponent = 0
-        var exponentNegative = false
-        var inExponent = false
-        for byte in token {
-            switch byte {
-            case UInt8(ascii: "-") where !inExponent: negative = true
-            case UInt8(ascii: "-"): exponentNegative = true
-            case UInt8(ascii: "+"): break
-            case UInt8(ascii: "."): inFraction = true
-            case UInt8(ascii: "e"), UInt8(ascii: "E"): inExponent = true
-            default:
-                let digit = Int(byte &- UInt8(ascii: "0"))
-                if inExponent {
-                    guard exponent < 1000 else { return nil }
-                    exponent = exponent * 10 + digit
-                    continue
-                }
-                if digits == 0 && digit == 0 {
-                    if inFraction { scale -= 1 }
-                    continue  // leading zeros are not significant
-                }
-                significant += 1
-                guard significant <= 15 else { return nil }
-                digits = digits * 10 + UInt64(digit)
-                if inFraction { scale -= 1 }
-            }
-        }
-        let power = scale + (exponentNegative ? -exponent : exponent)
-        var wide = Double(digits)
-        if digits != 0 {
-            guard power >= -22 && power <= 22 else { return nil }
-            wide = power < 0 ? wide / powerOfTen(-power) : wide * powerOfTen(power)
-            guard wide >= Double(Float.leastNormalMagnitude),
-                wide <= Double(Float.greatestFiniteMagnitude)
-            else { return nil }
-        }
-        let narrow = Float(wide)
-        let back = Double(narrow)
-        if back != wide {
-            let neighbour = Double(wide > back ? narrow.nextUp : narrow.nextDown)
-            if (back + neighbour) / 2 == wide { return nil }  // a tie: strtof decides
-        }
-        return negative ? -narrow : narrow
+        guard case .value(let value) = scan(token) else { return nil }
+        return value
     }
 
     /// Parses a strict decimal Float64; `nil` if malformed or not finite.
