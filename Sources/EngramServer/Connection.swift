@@ -170,15 +170,21 @@ final class Connection: @unchecked Sendable {
 
     private enum Sent { case sent, pending, failed }
 
+    /// One non-blocking send of `output[offset...]`: bytes sent, or -1 with errno set. Never
+    /// raises SIGPIPE.
+    private func sendOutput(from offset: Int) -> Int {
+        output.withUnsafeBytes { raw in
+            send(
+                fd, raw.baseAddress! + offset, raw.count - offset,
+                Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+        }
+    }
+
     private func sendWithoutWaiting() -> Sent {
         var offset = 0
         defer { if offset > 0 { output.removeSubrange(0..<offset) } }
         while offset < output.count {
-            let sent = output.withUnsafeBytes { raw in
-                send(
-                    fd, raw.baseAddress! + offset, raw.count - offset,
-                    Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
-            }
+            let sent = sendOutput(from: offset)
             if sent > 0 {
                 offset += sent
             } else if sent < 0, errno == EINTR {
@@ -330,11 +336,7 @@ final class Connection: @unchecked Sendable {
     private func sendAll() -> Bool {
         var offset = 0
         while offset < output.count {
-            let sent = output.withUnsafeBytes { raw in
-                send(
-                    fd, raw.baseAddress! + offset, raw.count - offset,
-                    Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
-            }
+            let sent = sendOutput(from: offset)
             if sent > 0 {
                 offset += sent
                 continue

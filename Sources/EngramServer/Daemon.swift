@@ -11,7 +11,7 @@ final class ServerContext: Sendable {
     let notifier: ServiceNotifier
     let statistics = RequestCounters()
     let connections = ConnectionTable()
-    let wireLimits: WireLimits
+    var wireLimits: WireLimits { configuration.wireLimits }
     let dispatcher: Dispatcher
     private let stopFlag = Atomic<Bool>(false)
     private let stopNowFlag = Atomic<Bool>(false)
@@ -20,7 +20,6 @@ final class ServerContext: Sendable {
         configuration: ServerConfiguration, log: Logger, notifier: ServiceNotifier, store: Store
     ) {
         self.configuration = configuration
-        self.wireLimits = configuration.wireLimits
         self.log = log
         self.notifier = notifier
         self.dispatcher = Dispatcher(

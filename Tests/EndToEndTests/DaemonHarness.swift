@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Testing
 
 /// The built `engramd`, next to the test bundle (`swift build` builds it before `swift test`).
 let engramdPath: String = {
@@ -156,3 +157,24 @@ func runProgram(
 /// The directory of the helper scripts.
 let clientsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("clients").path
+
+/// Random patterns stored with `MSTORE … BIN`, 10,000 per request.
+func storeRandomPatterns(
+    _ client: RawClient, bank: String, rows: Int, dimension: Int
+) throws {
+    var generator = SplitMix(seed: 0x7135_B0D6)
+    let batch = 10_000
+    var first = 0
+    while first < rows {
+        let count = min(batch, rows - first)
+        let values = (0..<(count * dimension)).map { _ in Float(generator.unit()) }
+        let bytes = values.withUnsafeBytes { Array($0) }
+        var request = Array("*5\r\n".utf8)
+        for word in ["MSTORE", bank, "\(count)", "BIN"].map({ Array($0.utf8) }) + [bytes] {
+            request += Array("$\(word.count)\r\n".utf8) + word + [13, 10]
+        }
+        client.send(request)
+        #expect(try client.reply() == .array([.integer(first + 1), .integer(first + count)]))
+        first += count
+    }
+}

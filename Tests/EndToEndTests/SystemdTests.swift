@@ -197,20 +197,10 @@ final class FakeNotifySocket {
 
     /// A softmax bank of 20,000 random patterns of dimension 64, stored with `MSTORE … BIN`.
     private func storeSlowBank(_ client: RawClient) throws {
-        let rows = 20_000
-        let dimension = 64
         #expect(
-            try client.call("BANK.CREATE", "slow", "DIM", "\(dimension)", "MODE", "softmax")
+            try client.call("BANK.CREATE", "slow", "DIM", "64", "MODE", "softmax")
                 == .status("OK"))
-        var generator = SplitMix(seed: 0x5EC0_57D0)
-        let values = (0..<(rows * dimension)).map { _ in Float(generator.unit()) }
-        var request = Array("*5\r\n".utf8)
-        let bytes = values.withUnsafeBytes { Array($0) }
-        for word in ["MSTORE", "slow", "\(rows)", "BIN"].map({ Array($0.utf8) }) + [bytes] {
-            request += Array("$\(word.count)\r\n".utf8) + word + [13, 10]
-        }
-        client.send(request)
-        #expect(try client.reply() == .array([.integer(1), .integer(rows)]))
+        try storeRandomPatterns(client, bank: "slow", rows: 20_000, dimension: 64)
     }
 
     /// Clients left waiting on long queries: two single `COMPLETE`s (query pool) and one
