@@ -1,13 +1,19 @@
 // Small-batch score kernels: see include/CEngramKernels.h for the contract.
 //
 // Why not sgemm: a GEMM packs its operands into cache-sized panels on every call, which for a
-// bank of N x d rows is a full copy of the bank. With a batch of a dozen queries that copy
-// costs about half as much as the multiplications themselves. These kernels read the bank in
-// place: blocks of rows small enough to stay in L2 are scored against every query, two rows
-// and four queries at a time (eight accumulators, six loads per eight multiply-adds); the one
-// to three queries left over go two and one at a time against four rows.
+// bank of N x d rows is a full copy of the bank. These kernels read the bank in place, in
+// blocks of rows small enough to stay in L2, each block scored against every query.
+//
+// Groups of eight or sixteen queries are transposed once per call, so that a vector holds one
+// component of eight queries: each bank value is broadcast and multiplied into eight scores at
+// once, with no horizontal sums at all (a tile of eight rows is transposed back at the end).
+// That runs near the core's multiply-add peak. The one to four queries left over take dot
+// products along the row, summed across lanes at the end: a quarter of those tiles' time goes
+// to the lane sums, but a group padded with zero queries would cost more than that.
 
 #include "CEngramKernels.h"
+
+#include <stdlib.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -100,25 +106,24 @@ __attribute__((target("avx2,fma"))) static void tile_2x4(const float *r0, const 
     }
 }
 
-/// Four rows against one query, for the query left over after the groups of four and the
-/// pair: the same multiply-adds and the same lane sums per score as ``tile_2x4``, so a score is
-/// the same in every tile.
-__attribute__((target("avx2,fma"))) static void tile_4x1(const float *const r[4],
+/// Eight rows against one query, for the query left over after the groups and the pair: the
+/// same multiply-adds and lane sums per score as ``tile_2x4``.
+__attribute__((target("avx2,fma"))) static void tile_8x1(const float *const r[8],
                                                          const float *x, size_t d,
-                                                         float out[4]) {
+                                                         float out[8]) {
     __m256 a[8];
     for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
     size_t j = 0;
     for (; j + 8 <= d; j += 8) {
         __m256 xv = _mm256_loadu_ps(x + j);
-        for (int k = 0; k < 4; k++) a[k] = _mm256_fmadd_ps(_mm256_loadu_ps(r[k] + j), xv, a[k]);
+        for (int k = 0; k < 8; k++) a[k] = _mm256_fmadd_ps(_mm256_loadu_ps(r[k] + j), xv, a[k]);
     }
-    float sums[8];
-    _mm256_storeu_ps(sums, sum_lanes(a));
-    for (int k = 0; k < 4; k++) {
+    _mm256_storeu_ps(out, sum_lanes(a));
+    if (j == d) return;
+    for (int k = 0; k < 8; k++) {
         float t = 0;
         for (size_t m = j; m < d; m++) t += r[k][m] * x[m];
-        out[k] = j == d ? sums[k] : sums[k] + t;
+        out[k] += t;
     }
 }
 
@@ -195,34 +200,183 @@ __attribute__((target("avx2,fma"))) static void group_of_four(const float *bank,
 __attribute__((target("avx2,fma"))) static void single(const float *bank, size_t first,
                                                        size_t end, size_t d, const float *x,
                                                        float *out) {
-    for (size_t r = first; r < end; r += 4) {
-        size_t present = end - r < 4 ? end - r : 4;
-        const float *rows[4];
-        for (size_t k = 0; k < 4; k++) rows[k] = bank + (r + (k < present ? k : 0)) * d;
-        float sums[4];
-        tile_4x1(rows, x, d, sums);
+    for (size_t r = first; r < end; r += 8) {
+        size_t present = end - r < 8 ? end - r : 8;
+        const float *rows[8];
+        for (size_t k = 0; k < 8; k++) rows[k] = bank + (r + (k < present ? k : 0)) * d;
+        float sums[8];
+        tile_8x1(rows, x, d, sums);
         for (size_t k = 0; k < present; k++) out[r + k] = sums[k];
     }
+}
+
+// MARK: Transposed groups
+
+/// Queries `first ..< first + count` (count <= lanes) of `queries` as `d` vectors of `lanes`
+/// floats, component-major; lanes past count are zero queries whose scores are dropped.
+static void transpose_queries(const float *queries, size_t d, size_t first, size_t count,
+                              size_t lanes, float *out) {
+    for (size_t j = 0; j < d; j++) {
+        for (size_t q = 0; q < lanes; q++) {
+            out[j * lanes + q] = q < count ? queries[(first + q) * d + j] : 0;
+        }
+    }
+}
+
+/// `in` is eight rows of eight floats `ldin` apart; writes its transpose to `out`, eight rows
+/// of eight floats `ldout` apart.
+__attribute__((target("avx2,fma"))) static void transpose_8x8(const float *in, size_t ldin,
+                                                              float *out, size_t ldout) {
+    __m256 r[8], t[8], s[8];
+    for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_ps(in + k * ldin);
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+        t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        s[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);
+        s[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xEE);
+        s[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+        s[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+    }
+    for (int k = 0; k < 4; k++) {
+        _mm256_storeu_ps(out + k * ldout, _mm256_permute2f128_ps(s[k], s[k + 4], 0x20));
+        _mm256_storeu_ps(out + (k + 4) * ldout, _mm256_permute2f128_ps(s[k], s[k + 4], 0x31));
+    }
+}
+
+/// Four rows against sixteen transposed queries: out[16 * row + query]. Eight accumulators,
+/// and per component two query loads and four broadcasts for eight multiply-adds.
+__attribute__((target("avx2,fma"))) static void tile_4x16(const float *const r[4],
+                                                          const float *qt, size_t d,
+                                                          float *out) {
+    __m256 a[8];
+    for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+    for (size_t j = 0; j < d; j++) {
+        __m256 q0 = _mm256_loadu_ps(qt + j * 16);
+        __m256 q1 = _mm256_loadu_ps(qt + j * 16 + 8);
+        for (int k = 0; k < 4; k++) {
+            __m256 b = _mm256_broadcast_ss(r[k] + j);
+            a[2 * k] = _mm256_fmadd_ps(b, q0, a[2 * k]);
+            a[2 * k + 1] = _mm256_fmadd_ps(b, q1, a[2 * k + 1]);
+        }
+    }
+    for (int k = 0; k < 8; k++) _mm256_storeu_ps(out + 8 * k, a[k]);
+}
+
+/// Eight rows against eight transposed queries: out[8 * row + query].
+__attribute__((target("avx2,fma"))) static void tile_8x8(const float *const r[8],
+                                                         const float *qt, size_t d,
+                                                         float *out) {
+    __m256 a[8];
+    for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+    for (size_t j = 0; j < d; j++) {
+        __m256 q = _mm256_loadu_ps(qt + j * 8);
+        for (int k = 0; k < 8; k++) {
+            a[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(r[k] + j), q, a[k]);
+        }
+    }
+    for (int k = 0; k < 8; k++) _mm256_storeu_ps(out + 8 * k, a[k]);
+}
+
+/// Transposed group of `count` queries (8 or 16 lanes) from query `first`, against rows
+/// `begin ..< end`, eight rows at a time; a last partial tile repeats its first row and
+/// drops those scores, as do padding lanes.
+__attribute__((target("avx2,fma"))) static void transposed_group(
+    const float *bank, size_t begin, size_t end, size_t d, const float *qt, size_t lanes,
+    size_t first, size_t count, float *scores, size_t ldc) {
+    float tile[8 * 16] __attribute__((aligned(32)));
+    float back[16 * 8] __attribute__((aligned(32)));
+    for (size_t r = begin; r < end; r += 8) {
+        size_t present = end - r < 8 ? end - r : 8;
+        const float *rows[8];
+        for (size_t k = 0; k < 8; k++) rows[k] = bank + (r + (k < present ? k : 0)) * d;
+        if (lanes == 16) {
+            tile_4x16(rows, qt, d, tile);
+            tile_4x16(rows + 4, qt, d, tile + 64);
+        } else {
+            tile_8x8(rows, qt, d, tile);
+        }
+        if (present == 8 && count == lanes) {
+            for (size_t g = 0; g < lanes; g += 8) {
+                transpose_8x8(tile + g, lanes, scores + (first + g) * ldc + r, ldc);
+            }
+            continue;
+        }
+        for (size_t g = 0; g < lanes; g += 8) transpose_8x8(tile + g, lanes, back + g * 8, 8);
+        for (size_t q = 0; q < count; q++) {
+            for (size_t k = 0; k < present; k++) scores[(first + q) * ldc + r + k] = back[q * 8 + k];
+        }
+    }
+}
+
+/// How a batch is split, by the cost per pass of each tile at d = 64 (sixteen lanes ~ 250,
+/// eight ~ 165, four row-wise queries ~ 95, two ~ 50, one ~ 35): full groups of sixteen; then
+/// eleven or more left are one group padded to sixteen; eight to ten, a group of eight; seven,
+/// a group padded to eight. At most six are left to the row-wise tiles.
+struct plan {
+    size_t sixteens, eights, transposed;
+};
+
+static struct plan plan_for(size_t count) {
+    struct plan p = {count / 16, 0, 0};
+    size_t left = count % 16;
+    if (left >= 11) {
+        p.sixteens += 1;
+        left = 0;
+    } else if (left >= 8) {
+        p.eights = 1;
+        left -= 8;
+    } else if (left == 7) {
+        p.eights = 1;
+        left = 0;
+    }
+    p.transposed = count - left;
+    return p;
 }
 
 __attribute__((target("avx2,fma"))) static void scores_avx2(const float *bank, size_t rows,
                                                             size_t d, const float *queries,
                                                             size_t count, float *scores,
                                                             size_t ldc) {
+    struct plan p = plan_for(count);
+    size_t lanes_total = 16 * p.sixteens + 8 * p.eights;
+    float *qt = NULL;
+    if (lanes_total > 0) {
+        qt = malloc(lanes_total * d * sizeof(float));
+        if (qt == NULL) {
+            // Out of memory for the transposed copy: every query takes the row-wise tiles.
+            p = (struct plan){0, 0, 0};
+            lanes_total = 0;
+        }
+    }
+    for (size_t g = 0, q = 0; g < p.sixteens + p.eights; g++) {
+        size_t lanes = g < p.sixteens ? 16 : 8;
+        size_t members = q + lanes <= count ? lanes : count - q;
+        transpose_queries(queries, d, q, members, lanes, qt + q * d);
+        q += lanes;
+    }
     size_t block = block_rows(d);
-    size_t grouped = count & ~(size_t)3;
     for (size_t first = 0; first < rows; first += block) {
         size_t end = first + block < rows ? first + block : rows;
-        for (size_t i = 0; i < grouped; i += 4) {
-            group_of_four(bank, first, end, d, queries, i, scores, ldc);
+        for (size_t g = 0, q = 0; g < p.sixteens + p.eights; g++) {
+            size_t lanes = g < p.sixteens ? 16 : 8;
+            size_t members = q + lanes <= count ? lanes : count - q;
+            transposed_group(bank, first, end, d, qt + q * d, lanes, q, members, scores, ldc);
+            q += lanes;
         }
-        size_t i = grouped;
+        size_t i = p.transposed;
+        if (count - i >= 4) {
+            group_of_four(bank, first, end, d, queries, i, scores, ldc);
+            i += 4;
+        }
         if (count - i >= 2) {
             pair(bank, first, end, d, queries, i, scores, ldc);
             i += 2;
         }
         if (i < count) single(bank, first, end, d, queries + i * d, scores + i * ldc);
     }
+    free(qt);
 }
 
 __attribute__((target("avx2,fma"))) static size_t first_at_least_avx2(const float *scores,

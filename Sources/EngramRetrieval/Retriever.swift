@@ -424,7 +424,7 @@ extension Retriever {
     /// Batches of up to this many queries are scored by the small-batch kernel, which reads
     /// the bank in place; larger ones by sgemm, whose packing of the bank then pays off. Set
     /// from `engram-bench retrieval` (the batch scores table).
-    public static let smallBatchLimit = 32
+    public static let smallBatchLimit = 64
 
     /// Rows per sgemm call, the same for every batch so that the product's blocking (and with
     /// it every score's rounding) never depends on the batch.

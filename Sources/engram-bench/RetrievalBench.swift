@@ -41,8 +41,8 @@ enum RetrievalBench {
                 + pad("sgemm/kernel", 13) + pad("kernel GF", 10))
         for (rows, dimension) in [(10_000, 64), (100_000, 256)] {
             let bank = RandomBank(rows: rows, dimension: dimension, seed: 3)
-            for q in [1, 2, 3, 4, 8, 12, 16, 24, 32, 48, 64] {
-                let states = (0..<q).flatMap { bank.noisyRow($0 * 131, seed: UInt64($0)) }
+            for q in [1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256] {
+                let states = (0..<q).flatMap { bank.noisyRow($0 * 131 % rows, seed: UInt64($0)) }
                 let block = 4096
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: q * block)
                 defer { scores.deallocate() }

@@ -19,10 +19,11 @@ import Testing
             }
             let parameters = RetrievalParameters(
                 normalizer: normalizer, beta: beta, steps: 2, tolerance: 0, topK: rows)
-            // 40 queries go to sgemm; the slices, to the small-batch kernel's groups of four
-            // and its single-query tile.
+            // 40 queries go to sgemm; the slices, to each of the small-batch kernel's tiles:
+            // groups of sixteen and eight (full and padded), the row-wise fours, pairs and
+            // singles, and mixtures of them.
             let together = try Retriever.completeBatch(queries, in: bank, parameters: parameters)
-            let slices = [3..<20, 0..<1, 7..<11, 30..<35]
+            let slices = [3..<20, 0..<1, 7..<11, 30..<35, 0..<8, 10..<23, 20..<27, 1..<33, 5..<11]
             let parts = try slices.map {
                 try Retriever.completeBatch(Array(queries[$0]), in: bank, parameters: parameters)
             }

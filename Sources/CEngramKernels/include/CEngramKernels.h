@@ -9,13 +9,14 @@
 /// scores[i * ldc + r] = <bank row r, query i> in Float32, for rows 0..<rows and queries
 /// 0..<count; row r starts at bank + r * d, query i at queries + i * d.
 ///
-/// Contract: every score is a pure function of its row, its query and d: it does not depend
-/// on the other rows or queries, on the batch's size, or on a query's position in it. Each is
-/// within d * 2^-24 * sum |bank_j * query_j| of the exact dot product. No packing and no
-/// allocation: the bank is read once per call, in blocks that stay in the core's L2 cache
-/// while every query is scored against them. Uses AVX2 and FMA when the CPU has them (checked
-/// once), portable C otherwise; the two can differ in the last bits, but one process uses one.
-/// Thread-safe; reads only its inputs.
+/// Contract: each score is within d * 2^-24 * sum |bank_j * query_j| of the exact dot
+/// product. Its last bits can depend on how many queries share the call and where the query
+/// stands among them (groups of eight or sixteen sum along the components, the queries left
+/// over across vector lanes), never on the other rows or on the other queries' values. One
+/// small allocation per call (the transposed copy of the grouped queries; without it all
+/// queries take the row-wise tiles); the bank is read in place, in blocks that stay in the
+/// core's L2 cache while every query is scored against them. Uses AVX2 and FMA when the CPU has
+/// them (checked once), portable C otherwise. Thread-safe; reads only its inputs.
 void engram_scores(const float *bank, size_t rows, size_t d, const float *queries,
                    size_t count, float *scores, size_t ldc);
 
