@@ -305,7 +305,8 @@ __attribute__((target("avx2,fma"))) static void transposed_group(
         }
         for (size_t g = 0; g < lanes; g += 8) transpose_8x8(tile + g, lanes, back + g * 8, 8);
         for (size_t q = 0; q < count; q++) {
-            for (size_t k = 0; k < present; k++) scores[(first + q) * ldc + r + k] = back[q * 8 + k];
+            float *out = scores + (first + q) * ldc + r;
+            for (size_t k = 0; k < present; k++) out[k] = back[q * 8 + k];
         }
     }
 }
