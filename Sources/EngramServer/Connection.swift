@@ -77,9 +77,15 @@ final class Connection: @unchecked Sendable {
 
     // MARK: - On the event loop
 
-    /// Reads what has arrived and answers what can be answered without waiting.
-    func serveReady() -> Next {
-        while true {
+    /// Reads what has arrived (unless `reading` is false) and answers what can be answered
+    /// without waiting.
+    ///
+    /// After answering a query, nothing is read: a client that waits for its reply has sent
+    /// nothing more, so the read would only cost a system call to learn that. Requests it
+    /// pipelined are served from what was read before, and anything still in the socket
+    /// wakes the loop again when the connection is re-armed.
+    func serveReady(reading: Bool = true) -> Next {
+        while reading {
             let count = recv(fd, input.baseAddress, input.count, Int32(MSG_DONTWAIT))
             if count > 0 {
                 decoder.feed(UnsafeRawBufferPointer(rebasing: input[0..<count]))
@@ -147,7 +153,7 @@ final class Connection: @unchecked Sendable {
         ) { [self] outcome in
             let keepOpen = finish(arguments, outcome, started: started)
             if !keepOpen { closing = true }
-            resume?(self, keepOpen ? serveReady() : .handOff(nil))
+            resume?(self, keepOpen ? serveReady(reading: false) : .handOff(nil))
         }
         return immediate.map { finish(arguments, $0, started: started) }
     }
