@@ -23,6 +23,40 @@ import Testing
         #expect(try client.reply() == .status("PONG"))
     }
 
+    /// Queries answered on the query pool do not read the socket afterwards: whatever came in
+    /// a pipeline with them, after them while they ran, or beyond one read's worth of bytes
+    /// is still served, in order.
+    @Test func requestsAroundQueriesAreServedInOrder() throws {
+        let daemon = try DaemonProcess()
+        let client = try daemon.client()
+        #expect(try client.call("BANK.CREATE", "b", "DIM", "3") == .status("OK"))
+        #expect(try client.call("STORE", "b", "1,0,0").errorCode == nil)
+        let query = RawClient.resp(["COMPLETE", "b", "1,0.1,0"])
+        client.send(query + query + Array("PING\n".utf8) + query + Array("PING last\n".utf8))
+        for _ in 0..<2 { #expect(try client.reply().errorCode == nil) }
+        #expect(try client.reply() == .status("PONG"))
+        #expect(try client.reply().errorCode == nil)
+        #expect(try client.reply() == .bulk(Array("last".utf8)))
+
+        client.send(query + Array("PI".utf8))
+        usleep(30_000)
+        client.send("NG\r\n")
+        #expect(try client.reply().errorCode == nil)
+        #expect(try client.reply() == .status("PONG"))
+
+        // More than one 64 KiB read of pipelined queries, each answered, then a last PING.
+        let many = 3_000
+        client.send(Array((0..<many).map { _ in query }.joined()) + Array("PING\n".utf8))
+        for index in 0..<many {
+            let reply = try client.reply()
+            guard reply.errorCode == nil else {
+                Issue.record("query \(index): \(reply)")
+                return
+            }
+        }
+        #expect(try client.reply() == .status("PONG"))
+    }
+
     @Test func badRequestsGetErrorsAndTheConnectionStays() throws {
         let daemon = try DaemonProcess()
         let client = try daemon.client()
