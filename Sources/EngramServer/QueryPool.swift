@@ -8,7 +8,9 @@ import Glibc
 /// Why: one query costs a pass over the whole bank (memory-bound), while a batch scores all of
 /// its queries with one matrix product that reads the bank once. With many clients querying
 /// at once, the queries that arrive while a batch runs form the next batch: the same idea as
-/// the store's group commit, for reads. A lone query waits for nobody.
+/// the store's group commit, for reads. A lone query waits for nobody; while another worker is
+/// busy, a worker waits up to 1 ms for a few more queries before it starts (see
+/// ``lingerBelow``), since a batch of one or two costs almost a pass over the bank per query.
 ///
 /// Workers: one per CPU core, so queries use every core without oversubscribing them. When a
 /// query arrives while every worker has been busy with one batch for more than
@@ -30,6 +32,11 @@ import Glibc
 final class QueryPool: @unchecked Sendable {
     /// Most queries answered by one batch call.
     static let maxBatch = 64
+    /// While another worker is busy, a worker waits for this many queries before it starts a
+    /// batch (the score kernel's first full group), ...
+    static let lingerBelow = 8
+    /// ... but no longer than this.
+    static let lingerAtMostNanoseconds: UInt64 = 1_000_000
     /// A batch running for longer than this lets a new query start another worker.
     static let stuckAfterNanoseconds: UInt64 = 20_000_000
     /// A ticket that waited longer than this is asked whether its client hung up. Asking is a
@@ -197,6 +204,12 @@ final class QueryPool: @unchecked Sendable {
                 return nil
             }
         }
+        if !extra { lingerForCompany() }
+        guard !pending.isEmpty else {
+            pthread_mutex_unlock(mutex)
+            defer { pthread_mutex_lock(mutex) }
+            return takeBatch(worker: worker, extra: extra)
+        }
         running[worker] = monotonicNanoseconds()
         // An extra worker exists because a query arrived behind long ones: it serves the
         // newest ticket, which is that query, rather than the next long one in line.
@@ -213,6 +226,26 @@ final class QueryPool: @unchecked Sendable {
         return batch
     }
 
+    /// Waits (with `mutex` held) while fewer than ``lingerBelow`` queries are waiting and
+    /// another worker is in a batch that is not stuck, for at most ``lingerAtMostNanoseconds``.
+    ///
+    /// Why: a batch of one or two queries costs nearly a whole pass over the bank per query,
+    /// one of eight or more a fraction of it. Under load, the worker that woke for the first
+    /// query to arrive would otherwise run it alone while the next ones queue up behind it;
+    /// with nobody else busy (a lone client) nothing waits.
+    private func lingerForCompany() {
+        let started = monotonicNanoseconds()
+        while pending.count < QueryPool.lingerBelow {
+            let now = monotonicNanoseconds()
+            let busy = running.values.contains { now &- $0 < QueryPool.stuckAfterNanoseconds }
+            let left = QueryPool.lingerAtMostNanoseconds &- (now &- started)
+            guard busy, now &- started < QueryPool.lingerAtMostNanoseconds else { return }
+            idle += 1
+            _ = waitAtMost(nanoseconds: left)
+            idle -= 1
+        }
+    }
+
     /// Waits on `wakeup` (with `mutex` held); true.
     private func wait() -> Bool {
         pthread_cond_wait(wakeup, mutex)
@@ -221,9 +254,16 @@ final class QueryPool: @unchecked Sendable {
 
     /// Waits on `wakeup` for at most `seconds` (with `mutex` held); false on the timeout.
     private func waitAtMost(seconds: Int) -> Bool {
+        waitAtMost(nanoseconds: UInt64(seconds) * 1_000_000_000)
+    }
+
+    /// Waits on `wakeup` for at most `nanoseconds` (with `mutex` held); false on the timeout.
+    private func waitAtMost(nanoseconds: UInt64) -> Bool {
         var until = timespec()
         clock_gettime(CLOCK_REALTIME, &until)
-        until.tv_sec += seconds
+        let total = UInt64(until.tv_nsec) + nanoseconds
+        until.tv_sec += Int(total / 1_000_000_000)
+        until.tv_nsec = Int(total % 1_000_000_000)
         return pthread_cond_timedwait(wakeup, mutex, &until) != ETIMEDOUT
     }
 
