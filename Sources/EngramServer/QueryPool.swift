@@ -195,21 +195,18 @@ final class QueryPool: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         running[worker] = nil
-        while pending.isEmpty {
-            idle += 1
-            let woken = extra ? waitAtMost(seconds: QueryPool.extraIdleSeconds) : wait()
-            idle -= 1
-            if !woken, pending.isEmpty {
-                workers -= 1
-                return nil
+        repeat {  // until queries are waiting, after lingering (another worker may take them)
+            while pending.isEmpty {
+                idle += 1
+                let woken = extra ? waitAtMost(seconds: QueryPool.extraIdleSeconds) : wait()
+                idle -= 1
+                if !woken, pending.isEmpty {
+                    workers -= 1
+                    return nil
+                }
             }
-        }
-        if !extra { lingerForCompany() }
-        guard !pending.isEmpty else {
-            pthread_mutex_unlock(mutex)
-            defer { pthread_mutex_lock(mutex) }
-            return takeBatch(worker: worker, extra: extra)
-        }
+            if !extra { lingerForCompany() }
+        } while pending.isEmpty
         running[worker] = monotonicNanoseconds()
         // An extra worker exists because a query arrived behind long ones: it serves the
         // newest ticket, which is that query, rather than the next long one in line.
