@@ -118,6 +118,9 @@ final class QueryPool: @unchecked Sendable {
     private let timedOut: @Sendable (Ticket) -> any Error
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wakeup = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Signalled when enough queries wait for a lingering worker (see ``lingerForCompany()``):
+    /// apart from `wakeup`, so that each new query does not wake it for nothing.
+    private let company = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let baseWorkers: Int
     private let maxWorkers: Int
     /// Guarded by `mutex`.
@@ -138,6 +141,7 @@ final class QueryPool: @unchecked Sendable {
         maxWorkers = baseWorkers + QueryPool.extraWorkersPerCore * cores
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wakeup, nil)
+        pthread_cond_init(company, nil)
         pthread_mutex_lock(mutex)
         for _ in 0..<baseWorkers { startWorker(extra: false) }
         pthread_mutex_unlock(mutex)
@@ -150,7 +154,8 @@ final class QueryPool: @unchecked Sendable {
         if idle == 0, workers < maxWorkers, allStuck(now: monotonicNanoseconds()) {
             startWorker(extra: true)
         }
-        pthread_cond_signal(wakeup)
+        if idle > 0 { pthread_cond_signal(wakeup) }
+        if pending.count == QueryPool.lingerBelow { pthread_cond_signal(company) }
         pthread_mutex_unlock(mutex)
     }
 
@@ -237,9 +242,7 @@ final class QueryPool: @unchecked Sendable {
             let busy = running.values.contains { now &- $0 < QueryPool.stuckAfterNanoseconds }
             let left = QueryPool.lingerAtMostNanoseconds &- (now &- started)
             guard busy, now &- started < QueryPool.lingerAtMostNanoseconds else { return }
-            idle += 1
-            _ = waitAtMost(nanoseconds: left)
-            idle -= 1
+            _ = waitAtMost(nanoseconds: left, on: company)
         }
     }
 
@@ -251,17 +254,20 @@ final class QueryPool: @unchecked Sendable {
 
     /// Waits on `wakeup` for at most `seconds` (with `mutex` held); false on the timeout.
     private func waitAtMost(seconds: Int) -> Bool {
-        waitAtMost(nanoseconds: UInt64(seconds) * 1_000_000_000)
+        waitAtMost(nanoseconds: UInt64(seconds) * 1_000_000_000, on: wakeup)
     }
 
-    /// Waits on `wakeup` for at most `nanoseconds` (with `mutex` held); false on the timeout.
-    private func waitAtMost(nanoseconds: UInt64) -> Bool {
+    /// Waits on `condition` for at most `nanoseconds` (with `mutex` held); false on the
+    /// timeout.
+    private func waitAtMost(
+        nanoseconds: UInt64, on condition: UnsafeMutablePointer<pthread_cond_t>
+    ) -> Bool {
         var until = timespec()
         clock_gettime(CLOCK_REALTIME, &until)
         let total = UInt64(until.tv_nsec) + nanoseconds
         until.tv_sec += Int(total / 1_000_000_000)
         until.tv_nsec = Int(total % 1_000_000_000)
-        return pthread_cond_timedwait(wakeup, mutex, &until) != ETIMEDOUT
+        return pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT
     }
 
     private func answer(_ batch: [Ticket]) {

@@ -147,13 +147,20 @@ public struct CompletionObject: Sendable, Hashable {
                 .integer(entry.seq), entry.label.map(Reply.text) ?? .null, .real(entry.weight),
             ])
         }
-        return .object([
-            ("pattern", .vector(pattern, format: format)), ("support", .array(entries)),
-            ("energy", .real(energy)), ("steps", .integer(steps)),
-            ("converged", .boolean(converged)), ("exact", .boolean(exact)),
-            ("as_of", .integer(asOf)),
+        let keys = CompletionObject.keys
+        return .array([
+            keys[0], .vector(pattern, format: format), keys[1], .array(entries),
+            keys[2], .real(energy), keys[3], .integer(steps),
+            keys[4], .boolean(converged), keys[5], .boolean(exact), keys[6], .integer(asOf),
         ])
     }
+
+    /// The field names as ready bulk strings, shared by every reply (a completion is the
+    /// reply engramd sends most; built from scratch, its keys were half of its allocations).
+    /// The same layout as ``Reply/object(_:)``.
+    private static let keys = [
+        "pattern", "support", "energy", "steps", "converged", "exact", "as_of",
+    ].map(Reply.text)
 
     public init(reply: Reply, format: VectorFormat) throws(WireError) {
         let object = try ReplyObject(reply, kind: "completion")

@@ -258,7 +258,9 @@ public enum VectorText {
     /// The text of `values`; where `known` is given and false, the component is written `?`.
     public static func encode(_ values: [Float], known: [Bool]? = nil) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(values.count * 8)
+        // The longest shortest form of a Float32 ("-1.17549435e-38") and its comma: one
+        // allocation, never a regrowth.
+        out.reserveCapacity(values.count * 16)
         for (index, value) in values.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             if let known, index < known.count, !known[index] {

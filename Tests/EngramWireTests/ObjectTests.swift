@@ -52,6 +52,10 @@ func overTheWire(_ reply: Reply) throws -> Reply {
         #expect(object["support"] == .array([.array([.integer(5), .null, .text("1")])]))
         #expect(object["exact"] == .integer(1))
         #expect(object["pattern"] == .text("1"))
+        #expect(
+            object.keys == ["pattern", "support", "energy", "steps", "converged", "exact", "as_of"])
+        #expect(object["energy"] == .text("0") && object["steps"] == .integer(1))
+        #expect(object["converged"] == .integer(1) && object["as_of"] == .integer(5))
     }
 
     @Test func patternObjectRoundTrip() throws {
