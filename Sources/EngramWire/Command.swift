@@ -204,7 +204,7 @@ extension Command {
         case .bankInfo: return .bankInfo(bank: try cursor.bankName())
         case .bankDrop:
             let bank = try cursor.bankName()
-            guard let confirm = cursor.next(), upper(confirm) == "CONFIRM" else {
+            guard let confirm = cursor.next(), isKeyword(confirm, "CONFIRM") else {
                 throw WireError(
                     .args,
                     "BANK.DROP deletes every pattern of \(WireError.quote(bank)); "
@@ -275,7 +275,7 @@ extension Command {
         let bank = try cursor.bankName()
         let vector = try cursor.required("vector")
         var request = StoreRequest(bank: bank, vector: [])
-        if upper(vector) == "BIN" {
+        if isKeyword(vector, "BIN") {
             request.encoding = .bin
             request.vector = try VectorBinary.decode(try cursor.required("bytes after BIN"))
         } else {
@@ -354,7 +354,7 @@ extension Command {
     ) throws(WireError) -> Batch<Vector> {
         let count = try cursor.integer("vector count", minimum: 1)
         let first = try cursor.required("vectors")
-        if upper(first) == "BIN" {
+        if isKeyword(first, "BIN") {
             return .binary(count: count, bytes: try cursor.required("bytes after BIN"))
         }
         guard cursor.remaining >= count - 1 else {
@@ -384,7 +384,7 @@ extension Command {
             input = try parseBatch(&cursor, text: query)
         } else {
             let vector = try cursor.required("vector")
-            if upper(vector) == "BIN" {
+            if isKeyword(vector, "BIN") {
                 input = .binary(count: 1, bytes: try cursor.required("bytes after BIN"))
             } else {
                 input = .text([try query(vector)])
@@ -462,5 +462,17 @@ extension Command {
     /// ASCII upper case of a token, as a String.
     static func upper(_ bytes: [UInt8]) -> String {
         String(decoding: bytes.map { $0 &- 97 < 26 ? $0 - 32 : $0 }, as: UTF8.self)
+    }
+
+    /// Whether `bytes` spell `word` (upper-case ASCII) in any case. Allocates nothing, and
+    /// stops at the length: an argument that may be a keyword or a whole vector is tested
+    /// with it.
+    static func isKeyword(_ bytes: [UInt8], _ word: StaticString) -> Bool {
+        guard bytes.count == word.utf8CodeUnitCount else { return false }
+        let letters = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        for (byte, letter) in zip(bytes, letters) {
+            guard (byte &- 97 < 26 ? byte - 32 : byte) == letter else { return false }
+        }
+        return true
     }
 }

@@ -24,6 +24,18 @@ func expectParseError(
 }
 
 @Suite struct CommandParseTests {
+    @Test func keywordsMatchInAnyCaseAndNothingElse() {
+        for word in ["BIN", "bin", "Bin", "bIN"] {
+            #expect(Command.isKeyword(Array(word.utf8), "BIN"), "\(word)")
+        }
+        for word in ["BINX", "BI", "", "B1N", "0.5,BIN", "BIN "] {
+            #expect(!Command.isKeyword(Array(word.utf8), "BIN"), "\(word)")
+        }
+        #expect(Command.isKeyword(Array("confirm".utf8), "CONFIRM"))
+        // Only ASCII letters fold: the byte 0xC2 is not an upper-case "b".
+        #expect(!Command.isKeyword([0xC2, 0x49, 0x4E], "BIN"))
+    }
+
     @Test func verbsAndOptionsAreCaseInsensitive() throws {
         #expect(try parse("ping") == .ping(message: nil))
         #expect(try parse("Bank.List") == .bankList)
