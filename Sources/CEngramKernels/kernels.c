@@ -398,6 +398,28 @@ __attribute__((target("avx2,fma"))) static size_t first_at_least_avx2(const floa
     return count;
 }
 
+/// 1 when every one of values[0..<count] is finite: v * 0 is 0 for finite v and NaN for
+/// infinities and NaN, summed in four independent vectors.
+__attribute__((target("avx2,fma"))) static int all_finite_avx2(const float *values,
+                                                               size_t count) {
+    __m256 zero = _mm256_setzero_ps();
+    __m256 a = zero, b = zero, c = zero, e = zero;
+    size_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(values + i), zero));
+        b = _mm256_add_ps(b, _mm256_mul_ps(_mm256_loadu_ps(values + i + 8), zero));
+        c = _mm256_add_ps(c, _mm256_mul_ps(_mm256_loadu_ps(values + i + 16), zero));
+        e = _mm256_add_ps(e, _mm256_mul_ps(_mm256_loadu_ps(values + i + 24), zero));
+    }
+    __m256 sum = _mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, e));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, sum);
+    float poison = 0;
+    for (int k = 0; k < 8; k++) poison += lanes[k];
+    for (; i < count; i++) poison += values[i] * 0;
+    return poison == 0;
+}
+
 /// Whether the CPU runs AVX2 and FMA, asked once; racing first callers store the same answer.
 static int has_avx2_fma(void) {
     static int cached = -1;
@@ -417,6 +439,15 @@ static int has_avx2_fma(void) { return 0; }
 #endif
 
 int engram_scores_vectorized(void) { return has_avx2_fma(); }
+
+int engram_all_finite(const float *values, size_t count) {
+#if defined(__x86_64__)
+    if (has_avx2_fma()) return all_finite_avx2(values, count);
+#endif
+    float poison = 0;
+    for (size_t i = 0; i < count; i++) poison += values[i] * 0;
+    return poison == 0;
+}
 
 size_t engram_first_at_least(const float *scores, size_t count, float floor) {
 #if defined(__x86_64__)

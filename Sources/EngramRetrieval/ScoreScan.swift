@@ -343,22 +343,7 @@ func absorbScores(
     x: UnsafePointer<Float>, doubles: UnsafeMutablePointer<Double>,
     into collector: inout CandidateCollector
 ) throws(RetrievalError) {
-    // One vectorizable pass for the maximum and finiteness: v·0 is 0 for every finite v and
-    // NaN for ±infinity or NaN.
-    // v·0 is 0 for every finite v and NaN for ±infinity or NaN; plain vector arithmetic,
-    // with eight independent lanes.
-    var poisons = SIMD8<Float>()
-    var i = 0
-    while i + 8 <= count {
-        poisons += UnsafeRawPointer(floats + i).loadUnaligned(as: SIMD8<Float>.self) * 0
-        i += 8
-    }
-    var poison = poisons.sum()
-    while i < count {
-        poison += floats[i] * 0
-        i += 1
-    }
-    if poison == 0 {
+    if engram_all_finite(floats, count) == 1 {
         collector.absorb(UnsafeBufferPointer(start: floats, count: count), first: first)
         return
     }

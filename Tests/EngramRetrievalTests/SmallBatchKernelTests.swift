@@ -34,6 +34,25 @@ import Testing
         }
     }
 
+    /// The finiteness check that lets a block of scores skip the Float64 path: every position
+    /// (vector body and scalar tail), every kind of non-finite value, and finite extremes.
+    @Test func allFiniteFindsEveryNonFiniteValue() {
+        for count in [0, 1, 7, 31, 32, 33, 100] {
+            var values = (0..<count).map { Float($0) - 50 }
+            values += count > 2 ? [.greatestFiniteMagnitude, -.leastNonzeroMagnitude] : []
+            #expect(engram_all_finite(values, values.count) == 1, "count \(count)")
+            for position in values.indices {
+                for bad in [Float.nan, .infinity, -.infinity] {
+                    var poisoned = values
+                    poisoned[position] = bad
+                    #expect(
+                        engram_all_finite(poisoned, poisoned.count) == 0,
+                        "count \(count) position \(position) value \(bad)")
+                }
+            }
+        }
+    }
+
     private func expectWithinBound(
         _ computed: [Float], _ bank: [Float], _ rows: Int, _ dimension: Int, _ query: [Float],
         _ context: String

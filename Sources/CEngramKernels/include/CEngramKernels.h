@@ -24,6 +24,10 @@ void engram_scores(const float *bank, size_t rows, size_t d, const float *querie
 /// entries never qualify. Vectorized like engram_scores; O(count).
 size_t engram_first_at_least(const float *scores, size_t count, float floor);
 
+/// 1 when every one of values[0..<count] is finite, 0 when one is NaN or infinite.
+/// Vectorized like engram_scores; O(count).
+int engram_all_finite(const float *values, size_t count);
+
 /// 1 when engram_scores runs its AVX2 and FMA code, 0 when it runs the portable code.
 int engram_scores_vectorized(void);
 
