@@ -37,7 +37,8 @@ final class Dispatcher: Sendable {
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         self.queryPool = QueryPool(
             store: store,
-            workers: configuration.queryWorkers > 0 ? configuration.queryWorkers : cores
+            workers: configuration.queryWorkers > 0
+                ? configuration.queryWorkers : QueryPool.defaultWorkers(cores: cores)
         ) { _ in WireError.timeout(milliseconds: budget) }
     }
 

@@ -20,6 +20,12 @@ import Testing
         return configuration
     }
 
+    @Test func queryWorkersLeaveACoreToTheEventLoops() {
+        #expect(QueryPool.defaultWorkers(cores: 1) == 1)
+        #expect(QueryPool.defaultWorkers(cores: 2) == 1)
+        #expect(QueryPool.defaultWorkers(cores: 8) == 7)
+    }
+
     @Test func defaultsRunFromTheCurrentFolder() throws {
         let configuration = try parse([])
         #expect(configuration.stateDirectory == "engram-state")
