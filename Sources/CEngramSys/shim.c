@@ -57,9 +57,11 @@ int csys_write_all(int fd, const void *buf, size_t len) { return loop_out(fd, bu
 
 int csys_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
-int csys_epoll_arm(int epoll_fd, int fd, uint64_t id, int add) {
+int csys_epoll_arm(int epoll_fd, int fd, uint64_t id, int add, int at_once) {
     struct epoll_event event;
-    event.events = EPOLLIN | EPOLLONESHOT;
+    // EPOLLOUT fires as soon as the socket can take bytes, which is nearly always: the way to
+    // have the loop serve a connection again without waiting for input.
+    event.events = EPOLLIN | EPOLLONESHOT | (at_once ? EPOLLOUT : 0);
     event.data.u64 = id;
     return epoll_ctl(epoll_fd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event);
 }

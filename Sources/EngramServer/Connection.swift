@@ -36,6 +36,10 @@ final class Connection: @unchecked Sendable {
     enum Next {
         /// Wait for more input.
         case rearm
+        /// Back to the loop at once, to serve requests already read: a query worker that
+        /// answered one leaves the next ones of a pipeline to the loop, so that parsing them
+        /// runs beside the queries rather than on the worker.
+        case serveAgain
         /// Move to a handler thread, with the request that needs one (if any).
         case handOff(Arguments?)
         /// Nothing: a query worker owns the connection until its `COMPLETE` is answered,
@@ -80,10 +84,9 @@ final class Connection: @unchecked Sendable {
     /// Reads what has arrived (unless `reading` is false) and answers what can be answered
     /// without waiting.
     ///
-    /// After answering a query, nothing is read: a client that waits for its reply has sent
-    /// nothing more, so the read would only cost a system call to learn that. Requests it
-    /// pipelined are served from what was read before, and anything still in the socket
-    /// wakes the loop again when the connection is re-armed.
+    /// After answering a query with nothing more read, nothing is read: a client that waits
+    /// for its reply has sent nothing more, so the read would only cost a system call to learn
+    /// that; anything it did send wakes the loop when the connection is re-armed.
     func serveReady(reading: Bool = true) -> Next {
         while reading {
             let count = recv(fd, input.baseAddress, input.count, Int32(MSG_DONTWAIT))
@@ -153,9 +156,19 @@ final class Connection: @unchecked Sendable {
         ) { [self] outcome in
             let keepOpen = finish(arguments, outcome, started: started)
             if !keepOpen { closing = true }
-            resume?(self, keepOpen ? serveReady(reading: false) : .handOff(nil))
+            resume?(self, keepOpen ? afterQuery() : .handOff(nil))
         }
         return immediate.map { finish(arguments, $0, started: started) }
+    }
+
+    /// The next step once a query's answer is in `output`, on the worker that answered it.
+    private func afterQuery() -> Next {
+        guard decoder.bufferedByteCount > 0 else { return serveReady(reading: false) }
+        switch sendWithoutWaiting() {
+        case .sent: return .serveAgain
+        case .pending: return .handOff(nil)
+        case .failed: return .close
+        }
     }
 
     /// Whether the client closed its end entirely. A Unix stream socket reports POLLHUP only

@@ -44,7 +44,7 @@ final class EventLoops: @unchecked Sendable {
         connection.resume = { [self] connection, next in proceed(connection, next) }
         registry.withLock { $0[connection.session.id] = connection }
         connection.armed.store(true, ordering: .releasing)
-        if csys_epoll_arm(epoll(of: connection), connection.fd, connection.session.id, 1) != 0 {
+        if csys_epoll_arm(epoll(of: connection), connection.fd, connection.session.id, 1, 0) != 0 {
             server.log.error("epoll_ctl ADD failed", ("error", errnoText()))
             finish(connection)
         }
@@ -88,6 +88,8 @@ final class EventLoops: @unchecked Sendable {
         switch next {
         case .rearm:
             rearm(connection)
+        case .serveAgain:
+            rearm(connection, atOnce: true)
         case .close:
             finish(connection)
         case .queued:
@@ -104,15 +106,17 @@ final class EventLoops: @unchecked Sendable {
     }
 
     /// Puts a connection back in its loop's epoll set; a connection that has input waiting
-    /// gets its event at once.
-    private func rearm(_ connection: Connection) {
+    /// gets its event at once, and so does every connection with `atOnce`.
+    private func rearm(_ connection: Connection, atOnce: Bool = false) {
         if server.isStopping {
             connection.sendShutdown()
             finish(connection)
             return
         }
         connection.armed.store(true, ordering: .releasing)
-        if csys_epoll_arm(epoll(of: connection), connection.fd, connection.session.id, 0) != 0 {
+        if csys_epoll_arm(
+            epoll(of: connection), connection.fd, connection.session.id, 0, atOnce ? 1 : 0) != 0
+        {
             if connection.armed.compareExchange(
                 expected: true, desired: false, ordering: .acquiringAndReleasing
             ).exchanged {

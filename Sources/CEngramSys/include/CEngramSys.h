@@ -27,8 +27,9 @@ int csys_write_all(int fd, const void *buf, size_t len);
 int csys_epoll_create(void);
 
 /// Registers (add = 1) or re-arms (add = 0) fd for one readiness event (EPOLLIN |
-/// EPOLLONESHOT) carrying `id`.
-int csys_epoll_arm(int epoll_fd, int fd, uint64_t id, int add);
+/// EPOLLONESHOT) carrying `id`; with at_once = 1 also EPOLLOUT, so that the event comes as
+/// soon as the socket is writable, input or not.
+int csys_epoll_arm(int epoll_fd, int fd, uint64_t id, int add, int at_once);
 
 /// Waits up to timeout_ms for events; writes the ids of at most `capacity` ready fds and
 /// returns how many (0 on timeout or EINTR, -1 on other errors).
