@@ -7,7 +7,7 @@
 // Groups of eight or sixteen queries are transposed once per call, so that a vector holds one
 // component of eight queries: each bank value is broadcast and multiplied into eight scores at
 // once, with no horizontal sums at all (a tile of eight rows is transposed back at the end).
-// That runs near the core's multiply-add peak. The one to four queries left over take dot
+// That runs near the core's multiply-add peak. The at most six queries left over take dot
 // products along the row, summed across lanes at the end: a quarter of those tiles' time goes
 // to the lane sums, but a group padded with zero queries would cost more than that.
 

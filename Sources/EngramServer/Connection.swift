@@ -84,9 +84,9 @@ final class Connection: @unchecked Sendable {
     /// Reads what has arrived (unless `reading` is false) and answers what can be answered
     /// without waiting.
     ///
-    /// After answering a query with nothing more read, nothing is read: a client that waits
-    /// for its reply has sent nothing more, so the read would only cost a system call to learn
-    /// that; anything it did send wakes the loop when the connection is re-armed.
+    /// `reading` is false after a query's answer when nothing more has been read: the client
+    /// is waiting for its reply and has sent nothing more, so a read would only cost a system
+    /// call to learn that; anything it did send wakes the loop when the connection is re-armed.
     func serveReady(reading: Bool = true) -> Next {
         while reading {
             let count = recv(fd, input.baseAddress, input.count, Int32(MSG_DONTWAIT))
