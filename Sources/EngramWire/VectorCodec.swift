@@ -142,12 +142,11 @@ public enum FloatText {
                 wide <= Double(Float.greatestFiniteMagnitude)
             else { return nil }
         }
+        // A tie between two Float32 values is a Float64 whose 29 mantissa bits below Float32's
+        // precision are exactly one half (wide is in Float32's normal range here): then the
+        // decimal may lie on either side of the midpoint, and strtof decides.
+        if wide.bitPattern & 0x1FFF_FFFF == 0x1000_0000 { return nil }
         let narrow = Float(wide)
-        let back = Double(narrow)
-        if back != wide {
-            let neighbour = Double(wide > back ? narrow.nextUp : narrow.nextDown)
-            if (back + neighbour) / 2 == wide { return nil }  // a tie: strtof decides
-        }
         return negative ? -narrow : narrow
     }
 
