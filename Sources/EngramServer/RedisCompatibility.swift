@@ -10,15 +10,17 @@ import EngramWire
 ///   gets the same fields as a flat array and switches back to RESP2; a bare `HELLO` answers
 ///   in, and keeps, the current dialect. Other versions get `-NOPROTO`, as from Redis, and
 ///   change nothing.
+/// - `CLIENT SETINFO attribute value` and `CLIENT SETNAME name`: redis-py 5 and later send
+///   `SETINFO` twice on every connection (and ignore an error); they get `+OK`, so that the
+///   errors in `STATS` count only real ones. Nothing is kept.
 enum RedisCompatibility {
     /// The encoded reply when `arguments` is such a command, else nil; `dialect` is the
     /// connection's reply dialect, updated to the one the command negotiated.
     static func reply(
         to arguments: Arguments, connection: UInt64, dialect: inout ReplyDialect
     ) -> [UInt8]? {
-        guard arguments[0].count == 5,
-            arguments[0].map({ $0 & 0xDF }).elementsEqual("HELLO".utf8)
-        else { return nil }
+        if isClientSetting(arguments) { return Array("+OK\r\n".utf8) }
+        guard Command.isKeyword(arguments[0], "HELLO") else { return nil }
         let current = dialect == .resp3 ? 3 : 2
         let version =
             arguments.count > 1 ? Int(String(decoding: arguments[1], as: UTF8.self)) : current
@@ -45,5 +47,14 @@ enum RedisCompatibility {
             value.encode(into: &bytes, dialect: .resp3)
         }
         return bytes
+    }
+
+    /// `CLIENT SETINFO attribute value` or `CLIENT SETNAME name`.
+    private static func isClientSetting(_ arguments: Arguments) -> Bool {
+        guard arguments.count >= 3, Command.isKeyword(arguments[0], "CLIENT") else {
+            return false
+        }
+        return arguments.count == 4 && Command.isKeyword(arguments[1], "SETINFO")
+            || arguments.count == 3 && Command.isKeyword(arguments[1], "SETNAME")
     }
 }

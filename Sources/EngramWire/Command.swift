@@ -467,7 +467,7 @@ extension Command {
     /// Whether `bytes` spell `word` (upper-case ASCII) in any case. Allocates nothing, and
     /// stops at the length: an argument that may be a keyword or a whole vector is tested
     /// with it.
-    static func isKeyword(_ bytes: [UInt8], _ word: StaticString) -> Bool {
+    public static func isKeyword(_ bytes: [UInt8], _ word: StaticString) -> Bool {
         guard bytes.count == word.utf8CodeUnitCount else { return false }
         let letters = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
         for (byte, letter) in zip(bytes, letters) {

@@ -154,6 +154,15 @@ import Testing
         let two = try daemon.client().call("HELLO", "2")
         #expect(two["proto"] == .integer(2) && two["server"]?.text == "engramd")
         #expect(try daemon.client().call("HELLO", "4").errorCode == "NOPROTO")
+
+        // What redis-py sends on every connection; not counted as errors.
+        let library = try daemon.client()
+        #expect(try library.call("CLIENT", "SETINFO", "LIB-NAME", "redis-py") == .status("OK"))
+        #expect(try library.call("client", "setinfo", "LIB-VER", "8.1.0") == .status("OK"))
+        #expect(try library.call("CLIENT", "SETNAME", "worker-1") == .status("OK"))
+        #expect(try library.call("CLIENT", "KILL", "x").errorCode != nil)
+        let stats = try library.call("STATS")
+        #expect(stats["errors"] == .integer(1), "\(stats)")
     }
 
     /// Two runs of one job that both believe the job has 2 rows committed: the first batch
