@@ -14,7 +14,7 @@ extension ServerConfiguration {
         ("max-connections", "connections served at once; more get -BUSY (256)"),
         ("query-timeout-ms", "time budget of one query, in milliseconds (5000)"),
         ("query-workers", "threads answering COMPLETE in batches (0: one per CPU but one)"),
-        ("event-loops", "threads serving connections (0: one per CPU, at most 4)"),
+        ("event-loops", "threads serving connections (0: one per two CPUs, 1 to 4)"),
         ("max-inline-bytes", "longest inline request line, at least 1K (1M)"),
         ("max-bulk-bytes", "longest bulk string in a RESP request, at least 1K (64M)"),
         ("max-arguments", "most arguments in one request (1048576)"),

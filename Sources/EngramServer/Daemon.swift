@@ -140,7 +140,9 @@ private struct Lifecycle {
             "ready", ("socket", listener.path ?? "activated fd \(listener.fd)"),
             ("banks", "\(server.dispatcher.bankCount())"))
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        let loopCount = configuration.eventLoops > 0 ? configuration.eventLoops : min(cores, 4)
+        let loopCount =
+            configuration.eventLoops > 0
+            ? configuration.eventLoops : EventLoops.defaultCount(cores: cores)
         let loops = EventLoops(server: server, count: loopCount)
         AcceptLoop(server: server, listener: listener, wake: wake, loops: loops).run()
         return shutDown(server: server, listener: listener, store: store)

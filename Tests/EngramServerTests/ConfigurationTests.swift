@@ -24,6 +24,10 @@ import Testing
         #expect(QueryPool.defaultWorkers(cores: 1) == 1)
         #expect(QueryPool.defaultWorkers(cores: 2) == 1)
         #expect(QueryPool.defaultWorkers(cores: 8) == 7)
+        #expect(EventLoops.defaultCount(cores: 1) == 1)
+        #expect(EventLoops.defaultCount(cores: 2) == 1)
+        #expect(EventLoops.defaultCount(cores: 6) == 3)
+        #expect(EventLoops.defaultCount(cores: 64) == 4)
     }
 
     @Test func defaultsRunFromTheCurrentFolder() throws {
