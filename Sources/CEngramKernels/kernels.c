@@ -25,6 +25,13 @@ static size_t block_rows(size_t d) {
     return rows < 8 ? 8 : rows;
 }
 
+/// sum of r[m] * x[m] for m in from..<d, in order: the tail past the last whole vector.
+static float tail_dot(const float *r, const float *x, size_t from, size_t d) {
+    float t = 0;
+    for (size_t m = from; m < d; m++) t += r[m] * x[m];
+    return t;
+}
+
 // MARK: - Portable
 
 /// <r, x> with eight partial sums, in the same order as the vector code's lanes, then the
@@ -37,9 +44,7 @@ static float dot_portable(const float *r, const float *x, size_t d) {
     }
     float sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
         + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-    float tail = 0;
-    for (; j < d; j++) tail += r[j] * x[j];
-    return sum + tail;
+    return sum + tail_dot(r, x, j, d);
 }
 
 static void scores_portable(const float *bank, size_t rows, size_t d, const float *queries,
@@ -96,13 +101,8 @@ __attribute__((target("avx2,fma"))) static void tile_2x4(const float *r0, const 
     _mm256_storeu_ps(out, sum_lanes(a));
     if (j == d) return;
     for (int q = 0; q < 4; q++) {
-        float t0 = 0, t1 = 0;
-        for (size_t k = j; k < d; k++) {
-            t0 += r0[k] * x[q][k];
-            t1 += r1[k] * x[q][k];
-        }
-        out[q] += t0;
-        out[4 + q] += t1;
+        out[q] += tail_dot(r0, x[q], j, d);
+        out[4 + q] += tail_dot(r1, x[q], j, d);
     }
 }
 
@@ -120,11 +120,7 @@ __attribute__((target("avx2,fma"))) static void tile_8x1(const float *const r[8]
     }
     _mm256_storeu_ps(out, sum_lanes(a));
     if (j == d) return;
-    for (int k = 0; k < 8; k++) {
-        float t = 0;
-        for (size_t m = j; m < d; m++) t += r[k][m] * x[m];
-        out[k] += t;
-    }
+    for (int k = 0; k < 8; k++) out[k] += tail_dot(r[k], x, j, d);
 }
 
 /// Four rows against two queries, for a pair of queries left over after the groups of four:
@@ -147,13 +143,8 @@ __attribute__((target("avx2,fma"))) static void tile_4x2(const float *const r[4]
     _mm256_storeu_ps(out, sum_lanes(a));
     if (j == d) return;
     for (int k = 0; k < 4; k++) {
-        float t0 = 0, t1 = 0;
-        for (size_t m = j; m < d; m++) {
-            t0 += r[k][m] * x0[m];
-            t1 += r[k][m] * x1[m];
-        }
-        out[k] += t0;
-        out[4 + k] += t1;
+        out[k] += tail_dot(r[k], x0, j, d);
+        out[4 + k] += tail_dot(r[k], x1, j, d);
     }
 }
 
